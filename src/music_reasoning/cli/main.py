@@ -1,0 +1,265 @@
+"""The ``music-reasoning`` command: a thin layer over the library.
+
+Each command parses its options, calls one library function and renders the result
+(human text, or ``--json``).  Results go to stdout; logs and progress to stderr.
+:func:`main` is the one place that turns errors into a message, a suggestion and an
+exit code (tracebacks only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from music_reasoning.config import load_settings
+from music_reasoning.engine.runtime import _params, get_engine
+from music_reasoning.errors import EXIT_CODES, MusicReasoningError
+from music_reasoning.params import DEFAULT_MAX_TOKENS, PRESETS
+
+__all__ = ["cli", "main"]
+
+_DEBUG = {"on": False}
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _configure_logging(verbose: int, debug: bool) -> None:
+    level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("music_reasoning")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+_preset = click.option("--preset", type=click.Choice(list(PRESETS)), default=None)
+_temperature = click.option(
+    "--temperature", type=float, default=None, help="0-1; overrides --preset."
+)
+_max_tokens = click.option("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, show_default=True)
+_timeout = click.option("--timeout", type=float, default=None, help="Seconds (default 30).")
+_model = click.option("--model", "model", default=None, help="GGUF path instead of the default.")
+_as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="music-reasoning")
+def cli(verbose: int, debug: bool) -> None:
+    """Explain music theory offline with a local language model."""
+    _DEBUG["on"] = debug
+    _configure_logging(verbose, debug)
+
+
+@cli.command()
+@click.argument("question")
+@_preset
+@_temperature
+@_max_tokens
+@_timeout
+@_model
+@click.option("--stream", is_flag=True, help="Print the answer as it is generated.")
+@_as_json
+def ask(
+    question: str,
+    preset: str | None,
+    temperature: float | None,
+    max_tokens: int,
+    timeout: float | None,
+    model: str | None,
+    stream: bool,
+    as_json: bool,
+) -> None:
+    """Answer one QUESTION."""
+    engine = get_engine(model)
+    params = _params(engine, temperature, preset, max_tokens, timeout)
+    if stream and not as_json:
+        for chunk in engine.stream(question, params):
+            click.echo(chunk, nl=False)
+        click.echo()
+        return
+    completion = engine.complete(question, params)
+    if as_json:
+        _echo_json(
+            {"question": question, "answer": completion.text, **completion.metrics.to_dict()}
+        )
+    else:
+        click.echo(completion.text)
+
+
+@cli.command()
+@_preset
+@_temperature
+@_max_tokens
+@_timeout
+@_model
+def chat(
+    preset: str | None,
+    temperature: float | None,
+    max_tokens: int,
+    timeout: float | None,
+    model: str | None,
+) -> None:
+    """Talk with the model; /reset clears the history, /exit quits."""
+    from music_reasoning.engine.chat import ChatSession
+
+    session = ChatSession(
+        preset=preset,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        timeout=timeout,
+        engine=get_engine(model),
+    )
+    click.echo("Ask a music-theory question (/reset, /exit).", err=True)
+    while True:
+        try:
+            line = click.prompt("you", prompt_suffix="> ", err=True)
+        except (EOFError, click.Abort):
+            break
+        if line.strip() in {"/exit", "/quit"}:
+            break
+        if line.strip() == "/reset":
+            session.reset()
+            click.echo("(history cleared)", err=True)
+            continue
+        for chunk in session.stream(line):
+            click.echo(chunk, nl=False)
+        click.echo()
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="JSONL answers (default: SOURCE with .answers.jsonl).",
+)
+@_preset
+@_temperature
+@_max_tokens
+@_timeout
+@_model
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def batch(
+    source: Path,
+    output: Path | None,
+    preset: str | None,
+    temperature: float | None,
+    max_tokens: int,
+    timeout: float | None,
+    model: str | None,
+    quiet: bool,
+) -> None:
+    """Answer every prompt in SOURCE (text lines or JSONL); rerun to resume."""
+    from tqdm import tqdm
+
+    from music_reasoning.engine.batch_file import read_prompts, run_batch_file
+
+    engine = get_engine(model)
+    params = _params(engine, temperature, preset, max_tokens, timeout)
+    output = output or source.with_suffix(".answers.jsonl")
+    total = len(read_prompts(source))
+    with tqdm(total=total, unit="prompt", disable=quiet or None, file=sys.stderr) as bar:
+        summary = run_batch_file(
+            engine, source, output, params, on_progress=lambda n: bar.update(n)
+        )
+    _echo_json(summary.to_dict())
+
+
+@cli.command()
+@_model
+@_as_json
+def status(model: str | None, as_json: bool) -> None:
+    """Load the model and show what is loaded, where, and on which hardware."""
+    st = get_engine(model).load()
+    if as_json:
+        _echo_json(st.to_dict())
+        return
+    for key, value in st.to_dict().items():
+        click.echo(f"{key:14} {value}")
+
+
+@cli.command()
+@_model
+@_as_json
+def warmup(model: str | None, as_json: bool) -> None:
+    """Load the model and evaluate the fixed prompt prefix."""
+    metrics = get_engine(model).warmup()
+    if as_json:
+        _echo_json(metrics.to_dict())
+    else:
+        load = metrics.model_load_ms
+        click.echo(f"warm (load {load:.0f} ms)" if load is not None else "warm (already loaded)")
+
+
+@cli.command()
+@_model
+@click.option("--runs", type=int, default=5, show_default=True, help="Warm calls per measurement.")
+@click.option("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, show_default=True)
+@_as_json
+def bench(model: str | None, runs: int, max_tokens: int, as_json: bool) -> None:
+    """Benchmark this package against raw llama-cpp-python in one run."""
+    from music_reasoning.engine.bench import format_report, run_benchmark
+
+    report = run_benchmark(model=model, runs=runs, max_tokens=max_tokens)
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(format_report(report))
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect configuration."""
+
+
+@config_group.command("show")
+@_as_json
+def config_show(as_json: bool) -> None:
+    """Print every setting and where its value came from."""
+    settings = load_settings()
+    rows = {
+        name: {"value": getattr(settings, name), "source": source}
+        for name, source in settings.sources.items()
+    }
+    if as_json:
+        _echo_json(rows)
+        return
+    for name, row in rows.items():
+        click.echo(f"{name:20} {row['value']!s:40} ({row['source']})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; map errors to one line on stderr and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="music-reasoning", standalone_mode=False)
+    except MusicReasoningError as exc:
+        if _DEBUG["on"]:
+            logging.getLogger("music_reasoning").exception("failed")
+        click.echo(f"error [{exc.code}]: {exc.message}", err=True)
+        click.echo(f"  suggestion: {exc.suggestion}", err=True)
+        return EXIT_CODES.get(exc.code, 1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

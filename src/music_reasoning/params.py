@@ -1,0 +1,127 @@
+"""Generation parameters: one frozen object passed down the stack, plus presets and validation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from music_reasoning.errors import InvalidInputError
+
+__all__ = ["DEFAULT_PRESET", "PRESETS", "GenerationParams", "resolve_params", "validate_prompt"]
+
+logger = logging.getLogger(__name__)
+
+#: Temperature presets from the roadmap: factual 0.3, creative 0.5 (default), highly creative 0.7.
+PRESETS: dict[str, float] = {"factual": 0.3, "creative": 0.5, "highly_creative": 0.7}
+DEFAULT_PRESET = "creative"
+DEFAULT_MAX_TOKENS = 150
+DEFAULT_SEED = 42
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerationParams:
+    """Sampling and limits for one generation.
+
+    ``temperature`` 0 means greedy decoding.  ``timeout`` is the wall-clock budget
+    in seconds for the whole call; when it passes, decoding stops.
+    """
+
+    temperature: float = PRESETS[DEFAULT_PRESET]
+    top_p: float = 0.95
+    top_k: int = 40
+    repeat_penalty: float = 1.1
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    stop: tuple[str, ...] = field(default_factory=tuple)
+    seed: int = DEFAULT_SEED
+    timeout: float = 30.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as plain JSON-ready values."""
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "repeat_penalty": self.repeat_penalty,
+            "max_tokens": self.max_tokens,
+            "stop": list(self.stop),
+            "seed": self.seed,
+            "timeout": self.timeout,
+        }
+
+
+def validate_prompt(prompt: object, *, max_chars: int) -> str:
+    """Return the prompt if it is non-empty text within ``max_chars``.
+
+    Raises:
+        InvalidInputError: not a string, empty/whitespace, or too long.
+    """
+    if not isinstance(prompt, str):
+        raise InvalidInputError(
+            f"Prompt must be a string, got {type(prompt).__name__}.",
+            suggestion="Pass the question as text.",
+        )
+    if not prompt.strip():
+        raise InvalidInputError(
+            "Prompt is empty.", suggestion="Ask a question, e.g. 'What notes are in a G7 chord?'."
+        )
+    if len(prompt) > max_chars:
+        raise InvalidInputError(
+            f"Prompt is {len(prompt)} characters; the limit is {max_chars}.",
+            suggestion="Shorten the prompt or raise MUSIC_REASONING_MAX_PROMPT_CHARS.",
+            details={"prompt_preview": prompt[:80], "length": len(prompt)},
+        )
+    return prompt
+
+
+def resolve_params(
+    *,
+    temperature: float | None = None,
+    preset: str | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    timeout: float = 30.0,
+    max_tokens_ceiling: int = 1024,
+    base: GenerationParams | None = None,
+) -> GenerationParams:
+    """Build validated :class:`GenerationParams` from the public keyword arguments.
+
+    An explicit ``temperature`` wins over ``preset``; neither means the default preset.
+    ``max_tokens`` above the ceiling is clamped with a warning.
+
+    Raises:
+        InvalidInputError: unknown preset, temperature outside [0, 1], non-positive
+            max_tokens or timeout.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise InvalidInputError(
+            f"Unknown preset {preset!r}.",
+            suggestion=f"Use one of: {', '.join(PRESETS)}.",
+        )
+    if temperature is None:
+        temperature = PRESETS[preset or DEFAULT_PRESET]
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise InvalidInputError(f"Temperature must be a number, got {temperature!r}.")
+    if not 0.0 <= float(temperature) <= 1.0:
+        raise InvalidInputError(
+            f"Temperature {temperature} is outside [0, 1].",
+            suggestion="Use 0 for deterministic answers up to 1 for the most varied.",
+        )
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
+        raise InvalidInputError(
+            f"max_tokens must be a positive integer, got {max_tokens!r}.",
+            suggestion="Use e.g. max_tokens=150.",
+        )
+    if max_tokens > max_tokens_ceiling:
+        logger.warning("max_tokens %d clamped to the ceiling %d", max_tokens, max_tokens_ceiling)
+        max_tokens = max_tokens_ceiling
+    if not isinstance(timeout, int | float) or timeout <= 0:
+        raise InvalidInputError(
+            f"timeout must be a positive number of seconds, got {timeout!r}.",
+            suggestion="Use e.g. timeout=30.",
+        )
+    return replace(
+        base or GenerationParams(),
+        temperature=float(temperature),
+        max_tokens=max_tokens,
+        timeout=float(timeout),
+    )

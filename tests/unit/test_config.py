@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from music_reasoning.config import cache_dir, config_dir, load_settings
+from music_reasoning.errors import InvalidInputError
+
+
+def test_home_moves_all_state(isolated_home: Path) -> None:
+    assert cache_dir() == isolated_home / "cache"
+    assert config_dir() == isolated_home / "config"
+
+
+def test_precedence_argument_env_file_default(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = isolated_home / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "config.toml").write_text("[music_reasoning]\nn_ctx = 1024\ntimeout = 12.5\nmax_turns = 4\n")
+    monkeypatch.setenv("MUSIC_REASONING_TIMEOUT", "7")
+    s = load_settings(max_turns=3)
+    assert (s.max_turns, s.sources["max_turns"]) == (3, "argument")
+    assert (s.timeout, s.sources["timeout"]) == (7.0, "env")
+    assert (s.n_ctx, s.sources["n_ctx"]) == (1024, "config file")
+    assert (s.n_parallel, s.sources["n_parallel"]) == (8, "default")
+
+
+def test_bad_values_and_unknown_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSIC_REASONING_N_CTX", "lots")
+    with pytest.raises(InvalidInputError, match="n_ctx"):
+        load_settings()
+    with pytest.raises(InvalidInputError, match="Unknown"):
+        load_settings(colour="blue")
+
+
+def test_broken_config_file_is_a_clear_error(isolated_home: Path) -> None:
+    cfg = isolated_home / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "config.toml").write_text("n_ctx = [")
+    with pytest.raises(InvalidInputError, match="config file"):
+        load_settings()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from music_reasoning import errors
+from music_reasoning.errors import EXIT_CODES, MusicReasoningError
+
+ALL = [
+    (errors.InvalidInputError, "INVALID_INPUT", ValueError),
+    (errors.ModelUnavailableError, "MODEL_UNAVAILABLE", FileNotFoundError),
+    (errors.CorruptedModelError, "CORRUPTED_MODEL", MusicReasoningError),
+    (errors.InsufficientRAMError, "INSUFFICIENT_RAM", MemoryError),
+    (errors.InferenceTimeoutError, "TIMEOUT", TimeoutError),
+    (errors.InferenceError, "INFERENCE_FAILED", RuntimeError),
+]
+
+
+@pytest.mark.parametrize(("cls", "code", "builtin"), ALL)
+def test_each_error_has_code_message_suggestion(cls: type, code: str, builtin: type) -> None:
+    err = cls("boom", details={"k": 1})
+    assert err.code == code
+    assert isinstance(err, builtin)
+    assert isinstance(err, MusicReasoningError)
+    data = err.to_dict()
+    assert data == {"code": code, "message": "boom", "suggestion": err.suggestion, "details": {"k": 1}}
+    assert err.suggestion  # a default suggestion always exists
+    assert code in str(err)
+
+
+def test_exit_codes_are_distinct_and_cover_every_code() -> None:
+    assert len(set(EXIT_CODES.values())) == len(EXIT_CODES)
+    for cls, code, _ in ALL:
+        assert EXIT_CODES[cls.code] == EXIT_CODES[code] > 1
+
+
+def test_explicit_suggestion_wins_and_cause_is_chained() -> None:
+    try:
+        try:
+            raise KeyError("x")
+        except KeyError as exc:
+            raise errors.InferenceError("failed", suggestion="do y", transient=True) from exc
+    except errors.InferenceError as err:
+        assert err.suggestion == "do y"
+        assert err.transient is True
+        assert isinstance(err.__cause__, KeyError)
