@@ -26,7 +26,7 @@ from llama_cpp import _internals
 from music_reasoning.errors import CorruptedModelError, InferenceError
 from music_reasoning.params import GenerationParams
 
-__all__ = ["BackendInfo", "LlamaBackend", "backend_info"]
+__all__ = ["BackendInfo", "LlamaBackend", "backend_info", "read_metadata"]
 
 logger = logging.getLogger(__name__)
 _native_logger = logging.getLogger("music_reasoning.llama_cpp")
@@ -79,6 +79,28 @@ def backend_info() -> BackendInfo:
     if gpu and name == "cpu":
         name = "gpu"
     return BackendInfo(backend=name, gpu_offload=gpu, system_info=info.strip())
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """GGUF metadata via llama.cpp's own reader (vocabulary only, no weights).
+
+    Raises:
+        CorruptedModelError: llama.cpp cannot parse the file.
+    """
+    _route_native_logs(False)
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    try:
+        model = _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
+    except ValueError as exc:
+        raise CorruptedModelError(
+            f"llama.cpp could not read {path}: truncated, or not a valid GGUF model.",
+            details={"path": str(path)},
+        ) from exc
+    try:
+        return dict(model.metadata())
+    finally:
+        model.close()
 
 
 class LlamaBackend:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import psutil
 
 from music_reasoning.errors import InsufficientRAMError
 
-__all__ = ["available_memory", "check_memory", "default_threads", "estimate_model_bytes"]
+__all__ = ["available_memory", "check_memory", "default_threads", "kv_bytes_per_token"]
 
 logger = logging.getLogger(__name__)
 
 _OVERHEAD_BYTES = 64 << 20  # compute buffers, tokenizer, allocator slack
-_FALLBACK_KV_BYTES_PER_TOKEN = 256 << 10
+_UPPER_KV_BYTES_PER_TOKEN = 512 << 10  # above a 70B model with GQA at f16
 
 
 def default_threads() -> int:
@@ -28,50 +29,49 @@ def available_memory() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def _kv_bytes_per_token(path: Path) -> int:
+def kv_bytes_per_token(metadata: Mapping[str, str]) -> int:
     """KV cache bytes per token (f16 K and V over every layer) from GGUF metadata."""
-    try:
-        from gguf import GGUFReader
 
-        reader = GGUFReader(str(path))
+    def value(key: str) -> int | None:
+        raw = metadata.get(key)
+        return int(raw) if raw and raw.isdigit() else None
 
-        def value(key: str) -> int | None:
-            field = reader.fields.get(key)
-            return int(field.contents()) if field is not None else None
-
-        arch_field = reader.fields.get("general.architecture")
-        arch = str(arch_field.contents()) if arch_field is not None else ""
-        layers = value(f"{arch}.block_count")
-        heads = value(f"{arch}.attention.head_count")
-        heads_kv = value(f"{arch}.attention.head_count_kv") or heads
-        embd = value(f"{arch}.embedding_length")
-        k_len = value(f"{arch}.attention.key_length") or (embd // heads if embd and heads else None)
-        v_len = value(f"{arch}.attention.value_length") or k_len
-        if not (layers and heads_kv and k_len and v_len):
-            return _FALLBACK_KV_BYTES_PER_TOKEN
-        return 2 * layers * heads_kv * (k_len + v_len)
-    except Exception:  # unreadable header: llama.cpp will report the real problem
-        logger.debug("could not read GGUF metadata of %s", path, exc_info=True)
-        return _FALLBACK_KV_BYTES_PER_TOKEN
+    arch = metadata.get("general.architecture", "")
+    layers = value(f"{arch}.block_count")
+    heads = value(f"{arch}.attention.head_count")
+    heads_kv = value(f"{arch}.attention.head_count_kv") or heads
+    embd = value(f"{arch}.embedding_length")
+    k_len = value(f"{arch}.attention.key_length") or (embd // heads if embd and heads else None)
+    v_len = value(f"{arch}.attention.value_length") or k_len
+    if not (layers and heads_kv and k_len and v_len):
+        return _UPPER_KV_BYTES_PER_TOKEN
+    return 2 * layers * heads_kv * (k_len + v_len)
 
 
-def estimate_model_bytes(path: Path, *, n_ctx_total: int) -> int:
-    """Memory to load ``path`` with ``n_ctx_total`` KV tokens: weights + KV + overhead."""
-    return path.stat().st_size + n_ctx_total * _kv_bytes_per_token(path) + _OVERHEAD_BYTES
-
-
-def check_memory(path: Path, *, n_ctx_total: int, budget: int | None = None) -> int:
+def check_memory(
+    path: Path,
+    *,
+    n_ctx_total: int,
+    metadata: Callable[[], Mapping[str, str]],
+    budget: int | None = None,
+) -> int:
     """Raise before loading when the model cannot fit; return the estimate in bytes.
 
+    The estimate is weights (file size) + KV cache + overhead.  ``metadata`` is only
+    read (it costs a header parse) when a generous upper bound does not clearly fit.
     ``budget`` (bytes) caps what the package may use, below what the system has free.
 
     Raises:
         InsufficientRAMError: the estimate exceeds free memory (or the budget).
     """
-    need = estimate_model_bytes(path, n_ctx_total=n_ctx_total)
     have = available_memory()
     if budget is not None:
         have = min(have, budget)
+    weights = path.stat().st_size + _OVERHEAD_BYTES
+    need = weights + n_ctx_total * _UPPER_KV_BYTES_PER_TOKEN
+    if need <= have:
+        return need
+    need = weights + n_ctx_total * kv_bytes_per_token(metadata())
     if need > have:
         raise InsufficientRAMError(
             f"Loading {path.name} needs about {need / 2**20:.0f} MiB "

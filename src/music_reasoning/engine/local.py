@@ -185,14 +185,19 @@ class LocalEngine:
             return self._loaded
 
     def _load(self) -> _Loaded:
-        from music_reasoning.engine._llama import backend_info
+        from music_reasoning.engine._llama import backend_info, read_metadata
 
         settings = self.settings
         path = resolve_model_path(self._model_arg, configured=settings.model_path)
         check_gguf_header(path)
         n_parallel = max(1, settings.n_parallel)
         budget = settings.memory_budget_mb << 20 if settings.memory_budget_mb else None
-        check_memory(path, n_ctx_total=settings.n_ctx * n_parallel, budget=budget)
+        check_memory(
+            path,
+            n_ctx_total=settings.n_ctx * n_parallel,
+            metadata=lambda: read_metadata(path),
+            budget=budget,
+        )
         info = backend_info()
         gpu_layers = settings.n_gpu_layers
         if gpu_layers is None:

