@@ -1,0 +1,112 @@
+"""The examples and the CLI, run as a user would: real processes, the real embedded model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args: list[str], env_home: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MUSIC_REASONING_HOME": str(env_home), "MUSIC_REASONING_TIMEOUT": "120"}
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Path:
+    """A home whose cache already holds the assembled, verified embedded model."""
+    home = tmp_path_factory.mktemp("cli-home")
+    models = home / "cache" / "models"
+    models.mkdir(parents=True)
+    for f in model_path.parent.iterdir():
+        if f.name.endswith((".gguf", ".sha256")):
+            os.link(f, models / f.name)
+    return home
+
+
+@pytest.mark.parametrize("example", ["basic_usage.py", "advanced_usage.py", "batch_processing.py"])
+def test_examples_run(example: str, home: Path) -> None:
+    out = run([sys.executable, str(ROOT / "examples" / example)], home)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+    if example == "basic_usage.py":
+        assert "INVALID_INPUT" in out.stdout
+    if example == "advanced_usage.py":
+        assert "[metrics] prompt=" in out.stdout
+    if example == "batch_processing.py":
+        assert "2: error INVALID_INPUT" in out.stdout
+        assert "8 items" in out.stdout
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "music_reasoning.cli.main", *args]
+
+
+def test_cli_ask_json_and_stream(home: Path) -> None:
+    out = run(cli("ask", "What notes are in a G7 chord?", "--json", "--temperature", "0"), home)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["answer"] and data["prompt_tokens"] > 0 and data["completion_tokens"] > 0
+    out = run(cli("ask", "What is a cadence?", "--stream", "--max-tokens", "20"), home)
+    assert out.returncode == 0 and out.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "exit_code"),
+    [
+        (["ask", ""], "INVALID_INPUT", 2),
+        (["ask", "hi", "--temperature", "1.5"], "INVALID_INPUT", 2),
+        (["ask", "hi", "--max-tokens", "0"], "INVALID_INPUT", 2),
+        (["ask", "hi", "--model", "/nonexistent/model.gguf"], "MODEL_UNAVAILABLE", 3),
+    ],
+)
+def test_cli_errors_are_one_clear_line(
+    home: Path, args: list[str], code: str, exit_code: int
+) -> None:
+    out = run(cli(*args), home)
+    assert out.returncode == exit_code
+    assert f"error [{code}]" in out.stderr
+    assert "suggestion:" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_cli_status_and_warmup(home: Path) -> None:
+    out = run(cli("status", "--json"), home)
+    assert out.returncode == 0, out.stderr
+    status = json.loads(out.stdout)
+    assert status["loaded"] and status["backend"] and status["load_count"] == 1
+    out = run(cli("warmup", "--json"), home)
+    assert out.returncode == 0 and json.loads(out.stdout)["model_load_ms"] > 0
+
+
+def test_cli_batch_is_resumable(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "questions.txt"
+    source.write_text("What is a triad?\n\nWhat is an octave?\nWhat is a scale?\n")
+    output = tmp_path / "answers.jsonl"
+    out = run(cli("batch", str(source), "-o", str(output), "--quiet", "--max-tokens", "16"), home)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert (summary["total"], summary["answered"], summary["skipped"]) == (3, 3, 0)
+    lines = output.read_text().splitlines()
+    assert [json.loads(line)["prompt"] for line in lines] == [
+        "What is a triad?",
+        "What is an octave?",
+        "What is a scale?",
+    ]
+    # Simulate an interruption: the last answer was never written (a torn line remains).
+    output.write_text("\n".join(lines[:2]) + '\n{"id": "4", "pro')
+    out = run(cli("batch", str(source), "-o", str(output), "--quiet", "--max-tokens", "16"), home)
+    summary = json.loads(out.stdout)
+    assert (summary["skipped"], summary["answered"]) == (2, 1)
+    answered = [
+        json.loads(x)
+        for x in output.read_text().splitlines()
+        if x.startswith('{"id": "4", "index"')
+    ]
+    assert len(answered) == 1 and answered[0]["text"]
