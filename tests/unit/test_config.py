@@ -18,7 +18,9 @@ def test_precedence_argument_env_file_default(
 ) -> None:
     cfg = isolated_home / "config"
     cfg.mkdir(parents=True)
-    (cfg / "config.toml").write_text("[music_reasoning]\nn_ctx = 1024\ntimeout = 12.5\nmax_turns = 4\n")
+    (cfg / "config.toml").write_text(
+        "[music_reasoning]\nn_ctx = 1024\ntimeout = 12.5\nmax_turns = 4\n"
+    )
     monkeypatch.setenv("MUSIC_REASONING_TIMEOUT", "7")
     s = load_settings(max_turns=3)
     assert (s.max_turns, s.sources["max_turns"]) == (3, "argument")

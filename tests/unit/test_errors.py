@@ -22,7 +22,12 @@ def test_each_error_has_code_message_suggestion(cls: type, code: str, builtin: t
     assert isinstance(err, builtin)
     assert isinstance(err, MusicReasoningError)
     data = err.to_dict()
-    assert data == {"code": code, "message": "boom", "suggestion": err.suggestion, "details": {"k": 1}}
+    assert data == {
+        "code": code,
+        "message": "boom",
+        "suggestion": err.suggestion,
+        "details": {"k": 1},
+    }
     assert err.suggestion  # a default suggestion always exists
     assert code in str(err)
 

@@ -62,7 +62,9 @@ def test_prefix_is_reused_across_calls() -> None:
     evaluated = [e for e in backend.decodes[0] if e[2] == 0]
     assert [chr(e[0]) for e in evaluated] == list("two")
     assert evaluated[0][1] == len("PREFIX-")  # positions continue after the kept prefix
-    (r,) = dec.run([SeqRequest(toks("PREFIX-two"), GenerationParams())], deadline=FAR, reuse_prefix=False)
+    (r,) = dec.run(
+        [SeqRequest(toks("PREFIX-two"), GenerationParams())], deadline=FAR, reuse_prefix=False
+    )
     assert r.reused_tokens == 0
 
 
