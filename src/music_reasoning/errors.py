@@ -14,8 +14,10 @@ The tree::
     ├── CorruptedModelError                  CORRUPTED_MODEL    not a loadable GGUF, or bad hash
     ├── InsufficientRAMError (MemoryError)   INSUFFICIENT_RAM   not enough free memory to load
     ├── InferenceTimeoutError (TimeoutError) TIMEOUT            generation stopped at its deadline
-    └── InferenceError (RuntimeError)        INFERENCE_FAILED   llama.cpp failed while decoding
-        (``transient=True`` marks the ones worth retrying)
+    ├── InferenceError (RuntimeError)        INFERENCE_FAILED   llama.cpp failed while decoding
+    │   (``transient=True`` marks the ones worth retrying)
+    ├── DownloadError (ConnectionError)      DOWNLOAD_FAILED    no URL or mirror delivered the file
+    └── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk cannot hold the download
 
 Each code maps to one CLI exit code (see :data:`EXIT_CODES`).
 """
@@ -27,8 +29,10 @@ from typing import Any, ClassVar
 __all__ = [
     "EXIT_CODES",
     "CorruptedModelError",
+    "DownloadError",
     "InferenceError",
     "InferenceTimeoutError",
+    "InsufficientDiskError",
     "InsufficientRAMError",
     "InvalidInputError",
     "ModelUnavailableError",
@@ -128,6 +132,46 @@ class InferenceError(MusicReasoningError, RuntimeError):
         self.transient = transient
 
 
+class DownloadError(MusicReasoningError, ConnectionError):
+    """Raised when a model file cannot be fetched from any of its URLs.
+
+    ``url`` and ``status_code`` name the failing request (``status_code`` is ``None``
+    for network errors); ``transient=True`` marks failures worth retrying.
+    """
+
+    code = "DOWNLOAD_FAILED"
+    default_suggestion = (
+        "Check the network connection and the URL, then run the command again: "
+        "the download resumes where it stopped."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        suggestion: str | None = None,
+        details: dict[str, Any] | None = None,
+        url: str | None = None,
+        status_code: int | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message, suggestion=suggestion, details=details)
+        self.url = url
+        self.status_code = status_code
+        self.transient = transient
+        self.details.setdefault("url", url)
+        self.details.setdefault("status_code", status_code)
+
+
+class InsufficientDiskError(MusicReasoningError, OSError):
+    """Raised when the disk cannot hold the rest of a download (checked before starting)."""
+
+    code = "INSUFFICIENT_DISK"
+    default_suggestion = (
+        "Free some disk space, or set MUSIC_REASONING_HOME to a folder on a disk with room."
+    )
+
+
 EXIT_CODES: dict[str, int] = {
     MusicReasoningError.code: 1,
     InvalidInputError.code: 2,
@@ -136,4 +180,6 @@ EXIT_CODES: dict[str, int] = {
     InsufficientRAMError.code: 5,
     InferenceTimeoutError.code: 6,
     InferenceError.code: 7,
+    DownloadError.code: 8,
+    InsufficientDiskError.code: 9,
 }
