@@ -289,6 +289,12 @@ class Decoder:
         if s.pending:
             self.backend.seq_rm(s.index, s.n_past, -1)
             s.pending = []
+        if s.index > 0:
+            # With a unified KV cache every sequence's attention spans all occupied cells:
+            # free a finished sequence at once.  Sequence 0 keeps its prompt for reuse, and
+            # the others copy from it next time.
+            self.backend.seq_rm(s.index, 0, -1)
+            self._cached[s.index] = []
         if reason in ("stop", "length"):
             tail = s.matcher.flush() + s.utf8.decode(b"", final=True)
             if tail:
