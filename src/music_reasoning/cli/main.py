@@ -218,6 +218,52 @@ def bench(model: str | None, runs: int, max_tokens: int, as_json: bool) -> None:
         click.echo(format_report(report))
 
 
+def _render_rows(rows: dict[str, Any]) -> None:
+    for key, value in rows.items():
+        if isinstance(value, list | tuple) and value and isinstance(value[0], dict):
+            click.echo(f"{key}:")
+            for entry in value:
+                click.echo("  " + ", ".join(f"{k}={v}" for k, v in entry.items()))
+        else:
+            shown = " ".join(map(str, value)) if isinstance(value, list | tuple) else value
+            click.echo(f"{key:16} {shown}")
+
+
+@cli.command()
+@click.argument("items", nargs=-1, required=True)
+@_as_json
+def chord(items: tuple[str, ...], as_json: bool) -> None:
+    """Name a chord from its notes (C E G) or spell a chord symbol (Bb7, C/E)."""
+    from music_reasoning.theory import build_chord, identify_chord
+
+    info = build_chord(items[0]) if len(items) == 1 else identify_chord(list(items))
+    (_echo_json if as_json else _render_rows)(info.to_dict())
+
+
+@cli.command()
+@click.argument("root")
+@click.argument("kind", nargs=-1, required=True, metavar="TYPE")
+@_as_json
+def scale(root: str, kind: tuple[str, ...], as_json: bool) -> None:
+    """Spell a scale: ROOT TYPE, e.g. `D dorian` or `A harmonic minor`."""
+    from music_reasoning.theory import get_scale
+
+    info = get_scale(root, " ".join(kind))
+    (_echo_json if as_json else _render_rows)(info.to_dict())
+
+
+@cli.command()
+@click.argument("chords", nargs=-1, required=True)
+@click.option("--key", default=None, help="Analyse in this key instead of detecting it.")
+@_as_json
+def progression(chords: tuple[str, ...], key: str | None, as_json: bool) -> None:
+    """Analyse a progression: key, roman numerals, functions, cadences, patterns."""
+    from music_reasoning.theory import analyze_progression
+
+    info = analyze_progression(list(chords), key=key)
+    (_echo_json if as_json else _render_rows)(info.to_dict())
+
+
 @cli.group("config")
 def config_group() -> None:
     """Inspect configuration."""
