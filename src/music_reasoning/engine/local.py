@@ -392,12 +392,9 @@ class LocalEngine:
                 retryable=lambda: not sent[0],
                 reuse_prefix=reuse_prefix,
             )
-        except InferenceTimeoutError as exc:
+        except (InferenceTimeoutError, InferenceError) as exc:
             exc.details.update(prompt_preview=prompt[:80], params=params.to_dict())
             self._last_error = exc
-            raise
-        except InferenceError as exc:
-            exc.details.update(prompt_preview=prompt[:80], params=params.to_dict())
             raise
         metrics = self._metrics(lo, result)
         emit_metrics(metrics, on_metrics)
