@@ -17,10 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import tomli_w
 
 from music_reasoning.errors import InvalidInputError
 
-__all__ = ["ENV_PREFIX", "Settings", "cache_dir", "config_dir", "load_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "Settings",
+    "cache_dir",
+    "config_dir",
+    "config_file",
+    "load_settings",
+    "save_setting",
+]
 
 ENV_PREFIX = "MUSIC_REASONING_"
 APP_NAME = "music-reasoning"
@@ -59,7 +68,27 @@ class Settings:
     retries: int = 2
     memory_budget_mb: int | None = None
     verbose: bool = False
+    # models (registry, multi-model)
+    default_model: str | None = None
+    keep_alive: float = 300.0
+    # hybrid SDK
+    tier: str = "creator"
+    mode: str = "auto"
+    cloud_base_url: str | None = None
+    cloud_api_key: str | None = None
+    cloud_model: str | None = None
+    cloud_timeout: float = 30.0
+    cache_enabled: bool = True
+    cache_max_entries: int = 10000
+    telemetry: bool = False
+    telemetry_endpoint: str | None = None
+    telemetry_include_text: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def config_file() -> Path:
+    """Return the user's ``config.toml`` (it may not exist yet)."""
+    return config_dir() / "config.toml"
 
 
 def _coerce(name: str, raw: Any, kind: str) -> Any:
@@ -105,7 +134,7 @@ def load_settings(**overrides: Any) -> Settings:
     unknown = set(overrides) - set(known)
     if unknown:
         raise InvalidInputError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
-    file_values = _read_config_file(config_dir() / "config.toml")
+    file_values = _read_config_file(config_file())
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name, f in known.items():
@@ -120,3 +149,40 @@ def load_settings(**overrides: Any) -> Settings:
         else:
             sources[name] = "default"
     return Settings(**values, sources=sources)
+
+
+def save_setting(name: str, value: Any) -> Path:
+    """Store ``name = value`` in the user's ``config.toml`` (``None`` removes it).
+
+    The file is rewritten atomically (temporary file, then rename); other tables and
+    keys are kept.  Returns the file's path.
+
+    Raises:
+        InvalidInputError: ``name`` is not a setting, or ``value`` does not fit its type.
+    """
+    known = {f.name: f for f in fields(Settings) if f.name != "sources"}
+    if name not in known:
+        raise InvalidInputError(
+            f"Unknown setting {name!r}.",
+            suggestion="Run `music-reasoning config show` to list the settings.",
+        )
+    path = config_file()
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInputError(
+                f"Cannot read config file {path}: {exc}", suggestion="Fix or delete the file."
+            ) from exc
+    table = data.setdefault("music_reasoning", {})
+    if value is None:
+        table.pop(name, None)
+    else:
+        table[name] = _coerce(name, value, str(known[name].type))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(tomli_w.dumps(data).encode())
+    os.replace(tmp, path)
+    return path

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from music_reasoning.config import cache_dir, config_dir, load_settings
+from music_reasoning.config import (
+    cache_dir,
+    config_dir,
+    config_file,
+    load_settings,
+    save_setting,
+)
 from music_reasoning.errors import InvalidInputError
 
 
@@ -43,3 +49,21 @@ def test_broken_config_file_is_a_clear_error(isolated_home: Path) -> None:
     (cfg / "config.toml").write_text("n_ctx = [")
     with pytest.raises(InvalidInputError, match="config file"):
         load_settings()
+
+
+def test_save_setting_round_trips_and_keeps_other_keys(isolated_home: Path) -> None:
+    path = config_file()
+    path.parent.mkdir(parents=True)
+    path.write_text("[music_reasoning]\nn_ctx = 4096\n\n[other]\nx = 1\n")
+    save_setting("telemetry", "on")
+    save_setting("default_model", "gemma3-270m")
+    settings = load_settings()
+    assert settings.telemetry is True and settings.sources["telemetry"] == "config file"
+    assert settings.default_model == "gemma3-270m" and settings.n_ctx == 4096
+    assert "[other]" in path.read_text()
+    save_setting("default_model", None)
+    assert load_settings().default_model is None
+    with pytest.raises(InvalidInputError):
+        save_setting("no_such_setting", 1)
+    with pytest.raises(InvalidInputError):
+        save_setting("n_ctx", "lots")
