@@ -7,7 +7,8 @@ the wrappers, not the models.  Measured:
 * cold start: process start to first streamed token, in a fresh subprocess per side;
 * warm latency p50/p95 and decode tokens/s for answers of up to ``max_tokens`` tokens;
 * time to first token with and without prefix reuse;
-* aggregate tokens/s of a batch of 8 parallel sequences against 8 sequential calls.
+* aggregate tokens/s of a batch of 8 parallel sequences against 8 sequential calls,
+  and llama.cpp's own multi-sequence decode scaling (raw low-level calls) as the ceiling.
 """
 
 from __future__ import annotations
@@ -72,6 +73,56 @@ def _cold_start(code: str, args: list[str]) -> float:
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )
     return (float(out.stdout.strip().splitlines()[-1]) - start) * 1000
+
+
+def _raw_decode_scaling(path: str, threads: int, *, steps: int = 24) -> dict[str, float]:
+    """llama.cpp's own multi-sequence decoding, no wrapper: 1 vs 8 tokens per step.
+
+    Raw llama-cpp-python low-level calls: 8 sequences hold the same prompt, then each
+    step decodes one token for 1 sequence or for all 8.  The ratio is the most a batch
+    of 8 can gain over sequential calls on this machine, before sampling and before
+    sequences finish at different times.
+    """
+    import llama_cpp
+
+    mparams = llama_cpp.llama_model_default_params()
+    model = llama_cpp.llama_model_load_from_file(path.encode(), mparams)
+    cparams = llama_cpp.llama_context_default_params()
+    cparams.n_ctx, cparams.n_batch, cparams.n_seq_max = 8 * 512, 512, 8
+    cparams.n_threads = cparams.n_threads_batch = threads
+    cparams.kv_unified = True
+    ctx = llama_cpp.llama_init_from_model(model, cparams)
+    vocab = llama_cpp.llama_model_get_vocab(model)
+    text = LONG_PROMPT.encode()
+    buf = (llama_cpp.llama_token * 512)()
+    n = llama_cpp.llama_tokenize(vocab, text, len(text), buf, 512, True, True)
+    batch = llama_cpp.llama_batch_init(512, 0, 1)
+
+    def decode(entries: list[tuple[int, int, int]]) -> None:
+        for i, (tok, pos, seq) in enumerate(entries):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tok, pos, 1
+            batch.seq_id[i][0], batch.logits[i] = seq, True
+        batch.n_tokens = len(entries)
+        if llama_cpp.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+
+    result: dict[str, float] = {}
+    try:
+        for seq in range(8):
+            decode([(buf[i], i, seq) for i in range(n)])
+        for width in (1, 8):
+            t0 = time.perf_counter()
+            for step in range(steps):
+                decode([(buf[step % n], n + step, seq) for seq in range(width)])
+            result[f"tokens_per_second_{width}"] = width * steps / (time.perf_counter() - t0)
+            for seq in range(8):
+                llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), seq, n, -1)
+    finally:
+        llama_cpp.llama_batch_free(batch)
+        llama_cpp.llama_free(ctx)
+        llama_cpp.llama_model_free(model)
+    result["speedup_8_vs_1"] = result["tokens_per_second_8"] / result["tokens_per_second_1"]
+    return result
 
 
 def run_benchmark(
@@ -188,6 +239,9 @@ def run_benchmark(
         "batch_tokens": batch_tokens,
         "sequential_tokens": seq_tokens,
     }
+    scaling = _raw_decode_scaling(path, threads)
+    report["batch_of_8"]["raw_llama_decode_speedup_8_vs_1"] = scaling["speedup_8_vs_1"]
+    report["raw_llama_decode_scaling"] = scaling
     raw.close()
     engine.unload()
     return report
@@ -202,6 +256,7 @@ def format_report(report: dict[str, Any]) -> str:
         "decode_tokens_per_second",
         "time_to_first_token_ms",
         "batch_of_8",
+        "raw_llama_decode_scaling",
     ):
         lines.append(f"{section}:")
         for key, value in report[section].items():
