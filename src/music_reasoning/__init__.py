@@ -34,8 +34,10 @@ from music_reasoning.errors import (
     InvalidInputError,
     ModelUnavailableError,
     MusicReasoningError,
+    TierLimitError,
 )
 from music_reasoning.params import PRESETS, GenerationParams
+from music_reasoning.sdk import ExplanationResult, Hybrid, chord, progression, scale
 
 __version__ = "0.1.0"
 
@@ -45,7 +47,9 @@ __all__ = [
     "ChatSession",
     "Completion",
     "CorruptedModelError",
+    "ExplanationResult",
     "GenerationParams",
+    "Hybrid",
     "InferenceError",
     "InferenceTimeoutError",
     "InsufficientRAMError",
@@ -56,11 +60,13 @@ __all__ = [
     "ModelUnavailableError",
     "MusicReasoningError",
     "Settings",
+    "TierLimitError",
     "__version__",
     "add_metrics_hook",
     "agenerate_explanation",
     "astream_explanation",
     "batch_generate_explanations",
+    "chord",
     "generate_creative_suggestion",
     "generate_explanation",
     "generate_factual_explanation",
@@ -69,7 +75,9 @@ __all__ = [
     "is_model_loaded",
     "load_model",
     "load_settings",
+    "progression",
     "remove_metrics_hook",
+    "scale",
     "stream_explanation",
     "unload_model",
     "warmup_model",

@@ -17,7 +17,8 @@ The tree::
     ├── InferenceError (RuntimeError)        INFERENCE_FAILED   llama.cpp failed while decoding
     │   (``transient=True`` marks the ones worth retrying)
     ├── DownloadError (ConnectionError)      DOWNLOAD_FAILED    no URL or mirror delivered the file
-    └── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk cannot hold the download
+    ├── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk cannot hold the download
+    └── TierLimitError (PermissionError)     TIER_LIMIT         the SDK tier does not allow it
 
 Each code maps to one CLI exit code (see :data:`EXIT_CODES`).
 """
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidInputError",
     "ModelUnavailableError",
     "MusicReasoningError",
+    "TierLimitError",
 ]
 
 
@@ -172,6 +174,16 @@ class InsufficientDiskError(MusicReasoningError, OSError):
     )
 
 
+class TierLimitError(MusicReasoningError, PermissionError):
+    """Raised (or reported in an SDK result) when the tier forbids a call or its quota is spent."""
+
+    code = "TIER_LIMIT"
+    default_suggestion = (
+        "Use a higher tier (MUSIC_REASONING_TIER), wait for tomorrow's cloud quota, or use "
+        "the deterministic data, which every tier gets."
+    )
+
+
 EXIT_CODES: dict[str, int] = {
     MusicReasoningError.code: 1,
     InvalidInputError.code: 2,
@@ -182,4 +194,5 @@ EXIT_CODES: dict[str, int] = {
     InferenceError.code: 7,
     DownloadError.code: 8,
     InsufficientDiskError.code: 9,
+    TierLimitError.code: 11,
 }

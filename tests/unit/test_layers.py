@@ -40,7 +40,16 @@ def test_music21_only_in_the_theory_backend() -> None:
 
 
 def test_lower_layers_do_not_import_upper_ones() -> None:
-    order = {"errors": 0, "config": 0, "params": 0, "models": 1, "theory": 1, "engine": 2, "cli": 4}
+    order = {
+        "errors": 0,
+        "config": 0,
+        "params": 0,
+        "models": 1,
+        "theory": 1,
+        "engine": 2,
+        "sdk": 3,
+        "cli": 4,
+    }
     for module, names in modules().items():
         layer = module.split("/")[0].removesuffix(".py")
         if layer not in order:
@@ -57,6 +66,9 @@ def test_public_api_is_pinned() -> None:
         [
             "PRESETS",
             "BatchItem",
+            "ExplanationResult",
+            "Hybrid",
+            "TierLimitError",
             "ChatSession",
             "Completion",
             "CorruptedModelError",
@@ -76,6 +88,7 @@ def test_public_api_is_pinned() -> None:
             "agenerate_explanation",
             "astream_explanation",
             "batch_generate_explanations",
+            "chord",
             "generate_creative_suggestion",
             "generate_explanation",
             "generate_factual_explanation",
@@ -84,7 +97,9 @@ def test_public_api_is_pinned() -> None:
             "is_model_loaded",
             "load_model",
             "load_settings",
+            "progression",
             "remove_metrics_hook",
+            "scale",
             "stream_explanation",
             "unload_model",
             "warmup_model",

@@ -433,12 +433,14 @@ class LocalEngine:
         on_metrics: MetricsHook | None = None,
         on_item: Callable[[BatchItem], None] | None = None,
         raw: bool = False,
+        history: Sequence[tuple[str, str]] = (),
     ) -> list[BatchItem]:
         """Answer many prompts, ``n_parallel`` at a time as parallel sequences.
 
         Order is preserved and failures are per item: an invalid prompt or a timed-out
         sequence becomes an item with ``error``; the others still answer.  ``timeout``
-        applies to each group of parallel sequences.
+        applies to each group of parallel sequences.  ``history`` (earlier question and
+        answer turns) goes before every prompt.
         """
         items: list[BatchItem | None] = [None] * len(prompts)
         valid: list[int] = []
@@ -455,7 +457,9 @@ class LocalEngine:
             width = lo.backend.n_seq_max
             for start in range(0, len(valid), width):
                 group = valid[start : start + width]
-                self._batch_group(lo, prompts, group, params, items, on_metrics, on_item, raw)
+                self._batch_group(
+                    lo, prompts, group, params, items, on_metrics, on_item, raw, history
+                )
         return [item for item in items if item is not None]
 
     def _batch_group(
@@ -468,10 +472,11 @@ class LocalEngine:
         on_metrics: MetricsHook | None,
         on_item: Callable[[BatchItem], None] | None,
         raw: bool,
+        history: Sequence[tuple[str, str]],
     ) -> None:
         requests = []
         for i in group:
-            tokens, run_params = self._tokens(lo, prompts[i], (), params, raw=raw)
+            tokens, run_params = self._tokens(lo, prompts[i], history, params, raw=raw)
             requests.append(SeqRequest(tokens, run_params))
         deadline = time.monotonic() + params.timeout
         try:

@@ -1,0 +1,49 @@
+"""Text backends for the hybrid layer: the local engine (and the cloud, see ``cloud.py``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from music_reasoning.config import load_settings
+from music_reasoning.engine.runtime import get_engine
+from music_reasoning.errors import MusicReasoningError
+from music_reasoning.models.files import resolve_model_path
+from music_reasoning.params import GenerationParams
+from music_reasoning.sdk.facts import grounded_examples
+
+__all__ = ["LocalBackend"]
+
+
+class LocalBackend:
+    """The local model through the process-wide engine for ``model`` (None: the default)."""
+
+    name = "local"
+
+    def __init__(self, model: str | os.PathLike[str] | None = None) -> None:
+        self.model = model
+        self._examples = grounded_examples()
+
+    def model_id(self) -> str:
+        """Identify the model file without loading it (name, size, modification time)."""
+        path = resolve_model_path(self.model, configured=load_settings().model_path)
+        st = path.stat()
+        return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+
+    def generate(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
+        completion = get_engine(self.model).complete(prompt, params, history=self._examples)
+        return completion.text, completion.metrics.to_dict()
+
+    def generate_many(
+        self, prompts: Sequence[str], params: GenerationParams
+    ) -> list[tuple[str, dict[str, Any]] | MusicReasoningError]:
+        """Answer prompts as parallel sequences; each item is an answer or its error."""
+        out: list[tuple[str, dict[str, Any]] | MusicReasoningError] = []
+        engine = get_engine(self.model)
+        for item in engine.batch(list(prompts), params, history=self._examples):
+            if item.error is not None:
+                out.append(item.error)
+            else:
+                out.append((item.text or "", item.metrics.to_dict() if item.metrics else {}))
+        return out

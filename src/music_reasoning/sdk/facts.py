@@ -1,0 +1,302 @@
+"""Grounding facts: what layer 1 knows, as prompt text, as checkable sets and as prose.
+
+A :class:`Facts` is built from a theory result (chord, scale or progression).  It
+carries three views of the same truth:
+
+* ``lines`` go into the model's prompt (grounding);
+* ``notes``, ``symbols`` and ``romans`` are what an explanation may name
+  (verification, see :mod:`.verify`);
+* ``sentence`` is a deterministic explanation used when the model's answer cannot be
+  trusted (or no model may be used).
+
+Prompts built here are versioned by :data:`GROUNDING_VERSION`, which is part of every
+cache key, so a changed template never serves stale answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from music_reasoning.theory import (
+    ChordInfo,
+    ProgressionInfo,
+    ScaleInfo,
+    analyze_progression,
+    build_chord,
+)
+from music_reasoning.theory.notes import pitch_class, spell_above
+
+__all__ = [
+    "GROUNDING_VERSION",
+    "Facts",
+    "chord_facts",
+    "grounded_examples",
+    "progression_facts",
+    "scale_facts",
+]
+
+GROUNDING_VERSION = "2"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The verified facts about one subject (see the module notes).
+
+    Attributes:
+        kind: ``chord``, ``scale`` or ``progression``.
+        subject: What is explained, as the user would name it (``G7``, ``D dorian``).
+        lines: Fact lines for the prompt.
+        question: The request to the model.
+        notes: Pitch classes (0-11) the explanation may name.
+        names: (pitch class, ``major``/``minor``) pairs the explanation may call a
+            chord or key (``A minor``).
+        qualities: Chord qualities the explanation may name (``dominant seventh``).
+        intervals: (pitch class, interval) pairs true of the subject (``(11, "M3")``:
+            B is a major third above G in G7); ``None`` when intervals are not checked.
+        cadences: Cadence types the explanation may name.
+        symbols: Chord symbols the explanation may name.
+        romans: Roman numerals the explanation may name.
+        sentence: A deterministic explanation built from the facts alone.
+        topics: Tags used to route around a model's known weaknesses
+            (``backdoor_progression``, ``secondary_dominant`` ...).
+    """
+
+    kind: str
+    subject: str
+    lines: tuple[str, ...]
+    question: str
+    notes: frozenset[int]
+    names: frozenset[tuple[int, str]]
+    qualities: frozenset[str]
+    symbols: frozenset[str]
+    romans: frozenset[str]
+    sentence: str
+    intervals: frozenset[tuple[int, str]] | None = None
+    cadences: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
+
+    def prompt(self) -> str:
+        """The grounded question sent to the model (facts first, then the request)."""
+        return " ".join(("Facts:", *self.lines, self.question))
+
+
+def _list(items: Iterable[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _a(word: str) -> str:
+    """The indefinite article for ``word`` (``an authentic``, ``a ii-V-I``)."""
+    if word[:1] in "AEF" and word[1:2] in ("", " ", "#", "b"):
+        return "an"  # "an A minor", "an F major"
+    return "an" if word[:1] in "aeiouIV" and not word.startswith("V") else "a"
+
+
+def _pcs(notes: Iterable[str]) -> frozenset[int]:
+    return frozenset(pitch_class(n) for n in notes)
+
+
+def _pattern_numerals(names: Iterable[str]) -> frozenset[str]:
+    """Numerals written in pattern names (``ii``, ``V`` and ``I`` of "ii-V-I")."""
+    return frozenset(
+        token
+        for name in names
+        for token in re.findall(
+            r"(?<![\w])[b#]?(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)(?![\w])", name
+        )
+    )
+
+
+def _pairs(notes: Iterable[str], intervals: Iterable[str]) -> frozenset[tuple[int, str]]:
+    return frozenset((pitch_class(n), i) for n, i in zip(notes, intervals, strict=False))
+
+
+def _qualities(info: ChordInfo) -> set[str]:
+    """The chord's quality and the triad it is built on (a G7 is also a major chord)."""
+    if "m3" in info.intervals and "d5" in info.intervals:
+        triad = "diminished"
+    elif "M3" in info.intervals and "A5" in info.intervals:
+        triad = "augmented"
+    else:
+        triad = _name(info)[1]
+    return {info.quality, triad}
+
+
+def _name(info: ChordInfo) -> tuple[int, str]:
+    """A chord as "X major" or "X minor" by its third (a G7 is a kind of G major chord)."""
+    minor = "m3" in info.intervals and "M3" not in info.intervals
+    return (pitch_class(info.root), "minor" if minor else "major")
+
+
+_ORDINALS = {1: "first", 2: "second", 3: "third"}
+
+
+def chord_facts(info: ChordInfo) -> Facts:
+    """Facts about one chord."""
+    position = (
+        "root position"
+        if info.inversion == 0
+        else f"{_ORDINALS.get(info.inversion or 0, 'an')} inversion"
+        if info.inversion
+        else f"{info.bass} in the bass, which is not a chord tone"
+    )
+    lines: tuple[str, ...] = (
+        f"{info.symbol} is {_a(info.name)} {info.name} chord.",
+        f"Its notes are {_list(info.notes)}.",
+        f"Intervals above {info.root}: {' '.join(info.intervals)}.",
+        f"It is in {position}.",
+    )
+    sentence = (
+        f"{info.symbol} is {_a(info.name)} {info.name} chord: {_list(info.notes)} "
+        f"({', '.join(info.intervals)} above {info.root}), in {position}."
+    )
+    notes, symbols = set(info.notes), {info.symbol, info.symbol.split("/")[0], *info.alternatives}
+    names = {_name(info)}
+    if info.quality == "dominant seventh":
+        target = spell_above(info.root, "P4")
+        lines += (f"As a dominant seventh it usually resolves to {target} (V7 to I).",)
+        notes.add(target)
+        symbols |= {target, f"{target}m", f"{target}maj7"}
+        names |= {(pitch_class(target), "major"), (pitch_class(target), "minor")}
+    return Facts(
+        kind="chord",
+        subject=info.symbol,
+        lines=lines,
+        question=f"In one or two sentences, explain the {info.symbol} chord.",
+        notes=_pcs(notes),
+        names=frozenset(names),
+        qualities=frozenset(_qualities(info)),
+        symbols=frozenset(symbols),
+        romans=frozenset({"V7", "I"}) if info.quality == "dominant seventh" else frozenset(),
+        sentence=sentence,
+        intervals=_pairs(info.notes, info.intervals),
+        cadences=frozenset({"authentic", "perfect"})
+        if info.quality == "dominant seventh"
+        else frozenset(),
+        topics=frozenset({"chord_spelling"}),
+    )
+
+
+def scale_facts(info: ScaleInfo) -> Facts:
+    """Facts about one scale or mode."""
+    kind = info.type.replace("_", " ")
+    lines = [
+        f"The {info.root} {kind} scale has the notes {_list(info.notes)}.",
+        f"Its step formula is {info.formula}.",
+    ]
+    related = []
+    names = set()
+    if kind in {"major", "natural minor", "harmonic minor", "melodic minor"}:
+        names.add((pitch_class(info.root), "major" if kind == "major" else "minor"))
+    for label, key in (("Relative", info.relative), ("Parallel", info.parallel)):
+        if key:
+            lines.append(f"{label}: {key}.")
+            tonic, _, mode = key.partition(" ")
+            related.append(tonic)
+            names.add((pitch_class(tonic), "minor" if "minor" in mode else "major"))
+    sentence = f"The {info.root} {kind} scale is {_list(info.notes)}, with steps {info.formula}."
+    if info.relative:
+        sentence += f" Its relative is {info.relative}."
+    return Facts(
+        kind="scale",
+        subject=f"{info.root} {kind}",
+        lines=tuple(lines),
+        question=f"In one or two sentences, explain the {info.root} {kind} scale.",
+        notes=_pcs((*info.notes, *related)),
+        names=frozenset(names),
+        qualities=frozenset(),
+        symbols=frozenset(),
+        romans=frozenset(),
+        sentence=sentence,
+        intervals=_pairs(info.notes, info.intervals),
+        topics=frozenset({"mode" if kind not in {"major", "natural minor"} else "scale"}),
+    )
+
+
+def progression_facts(info: ProgressionInfo) -> Facts:
+    """Facts about a chord progression in its key."""
+    chords = [a.chord for a in info.analysis]
+    romans = [a.roman for a in info.analysis]
+    tonic = info.key.split()[0]
+    lines = [
+        f"The progression {' '.join(chords)} is in {info.key}.",
+        "Roman numerals: "
+        + ", ".join(f"{a.chord} = {a.roman} ({a.function})" for a in info.analysis)
+        + ".",
+    ]
+    for cad in info.cadences:
+        lines.append(f"{cad.type.capitalize()} cadence: {' to '.join(cad.chords)}.")
+    for pat in info.patterns[:2]:
+        lines.append(f"Pattern: {pat.name} ({pat.genre}).")
+    sentence = (
+        f"{' '.join(chords)} is in {info.key}: "
+        + ", ".join(f"{a.chord} is {a.roman} ({a.function})" for a in info.analysis)
+        + "."
+    )
+    if info.cadences:
+        sentence += " " + " ".join(
+            f"{c.chords[0]} to {c.chords[-1]} is {_a(c.type)} {c.type} cadence."
+            for c in info.cadences
+        )
+    if info.patterns:
+        top = info.patterns[0]
+        sentence += f" It contains {_a(top.name)} {top.name} ({top.genre})."
+    notes = {n for a in info.analysis for n in a.notes} | {tonic}
+    topics = {"progression"}
+    if any(c.type == "backdoor" for c in info.cadences) or any(
+        "backdoor" in p.name for p in info.patterns
+    ):
+        topics.add("backdoor_progression")
+    if any("/" in r for r in romans):
+        topics.add("secondary_dominant")
+    if any(r.startswith("b") for r in romans):
+        topics.add("borrowed_chord")
+    symbols = set(chords)
+    infos = [build_chord(symbol) for symbol in chords]
+    symbols |= {i.symbol.split("/")[0] for i in infos}
+    tonic_kind = "minor" if info.key.endswith("minor") else "major"
+    names = {(pitch_class(tonic), tonic_kind), *(_name(i) for i in infos)}
+    return Facts(
+        kind="progression",
+        subject=" ".join(chords),
+        lines=tuple(lines),
+        question="In two sentences, explain how this progression works.",
+        notes=_pcs(notes),
+        names=frozenset(names),
+        qualities=frozenset(q for i in infos for q in _qualities(i)),
+        symbols=frozenset(symbols),
+        romans=frozenset(romans) | _pattern_numerals(p.name for p in info.patterns),
+        sentence=sentence,
+        cadences=frozenset(
+            {c.type for c in info.cadences}
+            | ({"perfect"} if any(c.type == "authentic" for c in info.cadences) else set())
+        ),
+        topics=frozenset(topics),
+    )
+
+
+def grounded_examples() -> tuple[tuple[str, str], ...]:
+    """Worked (facts, explanation) pairs that show the model how to paraphrase facts.
+
+    The facts are generated by the theory layer, so the examples are correct by
+    construction; they are passed as earlier turns, so they belong to the fixed prompt
+    prefix whose KV state is reused.
+    """
+    f = chord_facts(build_chord("F")).prompt()
+    fgc = progression_facts(analyze_progression(["F", "G", "C"], key="C")).prompt()
+    return (
+        (
+            f,
+            "F is the F major triad: the root F, the major third A and the perfect "
+            "fifth C, with F in the bass.",
+        ),
+        (
+            fgc,
+            "In C major, F is the IV chord and G the V chord, which pulls back to the "
+            "tonic C. The move from G to C is an authentic cadence.",
+        ),
+    )

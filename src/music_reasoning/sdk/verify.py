@@ -1,0 +1,230 @@
+"""Check an explanation against the facts: every note, chord symbol and roman numeral.
+
+The scanner reads prose the way a musician would:
+
+* a capital ``A``-``G`` with an optional ``#``/``b`` and nothing else is a note name,
+  except the article "A" ("A dominant seventh chord ...");
+* the same followed by a chord suffix (``7``, ``m7b5``, ``maj7``, ``sus4``, ``/E`` ...)
+  is a chord symbol, compared by its sound (root, pitch classes, bass), so ``CM7``
+  matches ``Cmaj7``;
+* roman numerals (``ii7``, ``V7/vi``, ``bVII``) are compared without their quality
+  figures, so ``ii-V-I`` matches ``ii7 V7 Imaj7``; a bare ``I``, ``i`` or ``v`` counts
+  only inside a dashed sequence (``ii-V-I``), never as the pronoun or an abbreviation.
+
+* "X major" / "X minor" (a chord or a key, not "A major third") must be a chord or key
+  of the facts; a quality before "chord" or "triad" must be one of the facts' chords;
+  "the minor third C" must be true above the root; a named cadence must be one found.
+
+Anything named that the facts do not contain is a contradiction.  Unknown symbols that
+the theory layer cannot parse are contradictions too: a grounded answer has no reason
+to invent them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from music_reasoning.errors import InvalidInputError
+from music_reasoning.sdk.facts import Facts
+from music_reasoning.theory import CHORD_QUALITIES, build_chord
+from music_reasoning.theory.notes import pitch_class
+
+__all__ = ["Claims", "extract_claims", "find_contradictions"]
+
+_NOTE = r"[A-G](?:#|b|♯|♭)?"
+_SUFFIX = r"(?:maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\([^)\s]*\))*"
+_TOKEN_RE = re.compile(rf"(?<![\w#/])({_NOTE})({_SUFFIX})(?:/({_NOTE}))?(?![\w#♯♭])")
+_NUMERAL = r"(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)"
+_ROMAN_RE = re.compile(
+    rf"(?<![\w/])([b#♭♯]?)({_NUMERAL})((?:ø|°|\+|maj|M|Δ|\d+)*)(?:/([b#♭♯]?)({_NUMERAL}))?(?![\w])"
+)
+_INTERVALS = r"(?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|interval)"
+_NAME_RE = re.compile(rf"(?<![\w#/])({_NOTE}) (major|minor)(?![\w-])(?! {_INTERVALS})")
+_QUALITY_RE = re.compile(
+    r"\b("
+    + "|".join(re.escape(q) for q in sorted(CHORD_QUALITIES, key=len, reverse=True))
+    + r")\s+(?:chord|triad)s?\b",
+    re.IGNORECASE,
+)
+_QUALITY_SHORT = {"minor": "m", "major": "M", "perfect": "P", "diminished": "d", "augmented": "A"}
+_ORDINAL_NUMBER = {
+    "unison": "1",
+    "second": "2",
+    "third": "3",
+    "fourth": "4",
+    "fifth": "5",
+    "sixth": "6",
+    "seventh": "7",
+    "ninth": "9",
+    "eleventh": "11",
+    "thirteenth": "13",
+}
+# "the minor third C", "a perfect fifth, G," : an interval quality + ordinal + the note.
+_INTERVAL_RE = re.compile(
+    rf"\b(minor|major|perfect|diminished|augmented) ({'|'.join(_ORDINAL_NUMBER)}),?"
+    rf" (?:of |is |at )?({_NOTE})(?![\w#♯♭])",
+    re.IGNORECASE,
+)
+_CADENCE_RE = re.compile(
+    r"\b(authentic|plagal|half|deceptive|backdoor|perfect|imperfect)\s+cadences?\b",
+    re.IGNORECASE,
+)
+_DASHES = "-\u2013\u2014\u2192"  # hyphen, en dash, em dash, arrow
+_NOTE_FOLLOWERS = {"and", "or", "to", "is", "are", "was", "in", "with", "plus", "then", "as"}
+_QUALITY_WORDS = {
+    "major",
+    "minor",
+    "sharp",
+    "flat",
+    "natural",
+    "dorian",
+    "phrygian",
+    "lydian",
+    "mixolydian",
+    "aeolian",
+    "locrian",
+    "pentatonic",
+    "blues",
+    "harmonic",
+    "melodic",
+}
+_INTERVAL_WORDS = {"second", "third", "fourth", "fifth", "sixth", "seventh", "ninth", "interval"}
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a text names: notes, chord symbols, roman numerals, "X major/minor" names
+    (a chord or a key) and chord qualities ("a minor seventh chord")."""
+
+    notes: tuple[str, ...]
+    symbols: tuple[str, ...]
+    romans: tuple[str, ...]
+    names: tuple[str, ...] = ()
+    qualities: tuple[str, ...] = ()
+    intervals: tuple[tuple[str, str], ...] = ()  # (note, short interval name)
+    cadences: tuple[str, ...] = ()
+
+
+def _ascii(token: str) -> str:
+    return token.replace("♯", "#").replace("♭", "b")
+
+
+def _is_article(text: str, end: int) -> bool:
+    """Tell the article "A" from the note A by the words that follow it.
+
+    A note is followed by punctuation, a conjunction or verb (``A and C``, ``A is``),
+    or a quality word (``A minor``) that does not go on to an interval (``A major
+    third`` is an interval).  Anything else (``A G7 chord``, ``A cadence``) is the article.
+    """
+    rest = text[end:]
+    if not re.match(r"\s+\w", rest):
+        return False
+    words = rest.split(None, 2)
+    first = words[0].strip(",.;:!?)").lower() if words else ""
+    if first in _NOTE_FOLLOWERS:
+        return False
+    if first in _QUALITY_WORDS:
+        second = words[1].strip(",.;:!?)").lower() if len(words) > 1 else ""
+        return second in _INTERVAL_WORDS
+    return True
+
+
+def _in_dashed_sequence(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1] in _DASHES) or (end < len(text) and text[end] in _DASHES)
+
+
+def extract_claims(text: str) -> Claims:
+    """Find every note name, chord symbol and roman numeral written in ``text``."""
+    notes: list[str] = []
+    symbols: list[str] = []
+    for m in _TOKEN_RE.finditer(text):
+        root, suffix, bass = m.group(1), m.group(2), m.group(3)
+        if not suffix and not bass:
+            if root != "A" or not _is_article(text, m.end()):
+                notes.append(_ascii(root))
+        else:
+            symbols.append(_ascii(m.group(0)))
+    romans: list[str] = []
+    for m in _ROMAN_RE.finditer(text):
+        accidental, numeral, figures, _sec_acc, sec = m.groups()
+        bare = not accidental and not figures and not sec
+        if (
+            bare
+            and numeral in {"I", "i", "v"}
+            and not _in_dashed_sequence(text, m.start(), m.end())
+        ):
+            continue
+        romans.append(_ascii(m.group(0)))
+    names = [_ascii(f"{m.group(1)} {m.group(2)}") for m in _NAME_RE.finditer(text)]
+    qualities = [m.group(1).lower() for m in _QUALITY_RE.finditer(text)]
+    intervals = [
+        (
+            _ascii(m.group(3)),
+            _QUALITY_SHORT[m.group(1).lower()] + _ORDINAL_NUMBER[m.group(2).lower()],
+        )
+        for m in _INTERVAL_RE.finditer(text)
+    ]
+    cadences = [m.group(1).lower() for m in _CADENCE_RE.finditer(text)]
+    return Claims(
+        tuple(notes),
+        tuple(symbols),
+        tuple(romans),
+        tuple(names),
+        tuple(qualities),
+        tuple(intervals),
+        tuple(cadences),
+    )
+
+
+def _sound(symbol: str) -> tuple[int, frozenset[int], int] | None:
+    try:
+        info = build_chord(symbol)
+    except InvalidInputError:
+        return None
+    return (
+        pitch_class(info.root),
+        frozenset(pitch_class(n) for n in info.notes),
+        pitch_class(info.bass),
+    )
+
+
+def _roman_key(roman: str) -> tuple[str, str, str]:
+    m = _ROMAN_RE.fullmatch(_ascii(roman))
+    if not m:
+        return ("", roman, "")
+    accidental, numeral, _figures, sec_acc, sec = m.groups()
+    return (accidental, numeral, f"{sec_acc or ''}{sec or ''}")
+
+
+def find_contradictions(text: str, facts: Facts) -> list[str]:
+    """Return one message per note, symbol or numeral in ``text`` that the facts lack."""
+    claims = extract_claims(text)
+    problems: list[str] = []
+    for note in dict.fromkeys(claims.notes):
+        if pitch_class(note) not in facts.notes:
+            problems.append(f"names the note {note}, which is not part of {facts.subject}")
+    allowed_sounds = {s for s in (_sound(x) for x in facts.symbols) if s is not None}
+    for symbol in dict.fromkeys(claims.symbols):
+        sound = _sound(symbol)
+        if sound is None or sound not in allowed_sounds:
+            problems.append(f"names the chord {symbol}, which is not part of {facts.subject}")
+    for name in dict.fromkeys(claims.names):
+        tonic, kind = name.split()
+        if (pitch_class(tonic), kind) not in facts.names:
+            problems.append(f"speaks of {name}, which does not belong to {facts.subject}")
+    for quality in dict.fromkeys(claims.qualities):
+        if quality not in facts.qualities:
+            problems.append(f"calls a chord {quality}, which no chord of {facts.subject} is")
+    if facts.intervals is not None:
+        for note, interval in dict.fromkeys(claims.intervals):
+            if (pitch_class(note), interval) not in facts.intervals:
+                problems.append(f"calls {note} a {interval} in {facts.subject}, which it is not")
+    for cadence in dict.fromkeys(claims.cadences):
+        if cadence not in facts.cadences:
+            problems.append(f"names a {cadence} cadence, which {facts.subject} does not have")
+    allowed_romans = {_roman_key(r) for r in facts.romans}
+    for roman in dict.fromkeys(claims.romans):
+        if _roman_key(roman) not in allowed_romans:
+            problems.append(f"names {roman}, which is not a numeral of {facts.subject}")
+    return problems

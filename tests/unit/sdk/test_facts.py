@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from music_reasoning.sdk.facts import (
+    chord_facts,
+    grounded_examples,
+    progression_facts,
+    scale_facts,
+)
+from music_reasoning.sdk.verify import find_contradictions
+from music_reasoning.theory import analyze_progression, build_chord, get_scale
+
+
+def test_chord_facts_ground_the_prompt_and_build_a_true_sentence() -> None:
+    facts = chord_facts(build_chord("G7"))
+    assert "G, B, D and F" in facts.prompt()
+    assert facts.sentence.startswith("G7 is a G dominant seventh chord: G, B, D and F")
+    assert find_contradictions(facts.sentence, facts) == []
+
+
+def test_articles_read_naturally() -> None:
+    assert chord_facts(build_chord("Am")).sentence.startswith("Am is an A minor chord")
+    assert chord_facts(build_chord("F")).sentence.startswith("F is an F major chord")
+
+
+def test_deterministic_sentences_never_contradict_their_facts() -> None:
+    cases = (
+        [chord_facts(build_chord(s)) for s in ("C", "Bb7", "F#m7b5", "C/E", "Ebmaj7", "Bdim7")]
+        + [
+            scale_facts(get_scale(r, t))
+            for r, t in (("D", "dorian"), ("A", "natural_minor"), ("Eb", "major"), ("C", "blues"))
+        ]
+        + [
+            progression_facts(analyze_progression(p.split()))
+            for p in ("Dm7 G7 Cmaj7", "C G Am F", "Fm7 Bb7 Cmaj7", "C A7 Dm G7 C")
+        ]
+    )
+    for facts in cases:
+        assert find_contradictions(facts.sentence, facts) == [], facts.sentence
+
+
+def test_topics_route_known_weaknesses() -> None:
+    backdoor = progression_facts(analyze_progression(["Fm7", "Bb7", "Cmaj7"]))
+    assert "backdoor_progression" in backdoor.topics
+    secondary = progression_facts(analyze_progression(["C", "A7", "Dm", "G7", "C"], key="C"))
+    assert "secondary_dominant" in secondary.topics
+
+
+def test_grounded_examples_are_true() -> None:
+    for question, answer in grounded_examples():
+        assert question.startswith("Facts:")
+        assert answer
