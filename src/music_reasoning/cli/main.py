@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,11 @@ from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import _params, get_engine
 from music_reasoning.errors import EXIT_CODES, MusicReasoningError
 from music_reasoning.params import DEFAULT_MAX_TOKENS, PRESETS
+from music_reasoning.sdk import MODES, TIERS, ExplanationResult, configure
+from music_reasoning.sdk import chord as sdk_chord
+from music_reasoning.sdk import progression as sdk_progression
+from music_reasoning.sdk import scale as sdk_scale
+from music_reasoning.sdk.api import parse_chord
 
 __all__ = ["cli", "main"]
 
@@ -229,39 +235,111 @@ def _render_rows(rows: dict[str, Any]) -> None:
             click.echo(f"{key:16} {shown}")
 
 
+def _explain_options(f: Any) -> Any:
+    """``--explain`` and the SDK options that go with it."""
+    f = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(f)
+    f = click.option("--mode", type=click.Choice(MODES), default=None, help="SDK mode.")(f)
+    f = click.option("--tier", type=click.Choice(list(TIERS)), default=None, help="SDK tier.")(f)
+    return click.option(
+        "--explain", is_flag=True, help="Add an explanation checked against the facts."
+    )(f)
+
+
+def _show(
+    info: Any, explain: Callable[[], ExplanationResult] | None, as_json: bool, **sdk: Any
+) -> None:
+    """Print theory facts, and with ``--explain`` the SDK's verified explanation."""
+    if explain is None:
+        (_echo_json if as_json else _render_rows)(info.to_dict())
+        return
+    tier, mode = sdk.get("tier"), sdk.get("mode")
+    if tier or mode:
+        configure(tier=tier, mode=mode)
+    result = explain()
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    _render_rows(info.to_dict())
+    click.echo()
+    if result.explanation:
+        click.echo(result.explanation)
+    if result.error:
+        click.echo(f"no explanation [{result.error.code}]: {result.error.message}", err=True)
+        click.echo(f"  suggestion: {result.error.suggestion}", err=True)
+    click.echo(f"source: {result.source}, verified: {result.verified}", err=True)
+    for note in result.corrections:
+        click.echo(f"correction: {note}", err=True)
+
+
 @cli.command()
 @click.argument("items", nargs=-1, required=True)
+@_explain_options
 @_as_json
-def chord(items: tuple[str, ...], as_json: bool) -> None:
+def chord(
+    items: tuple[str, ...],
+    explain: bool,
+    tier: str | None,
+    mode: str | None,
+    no_cache: bool,
+    as_json: bool,
+) -> None:
     """Name a chord from its notes (C E G) or spell a chord symbol (Bb7, C/E)."""
-    from music_reasoning.theory import build_chord, identify_chord
-
-    info = build_chord(items[0]) if len(items) == 1 else identify_chord(list(items))
-    (_echo_json if as_json else _render_rows)(info.to_dict())
+    given: str | list[str] = items[0] if len(items) == 1 else list(items)
+    info = parse_chord(given)
+    run = (lambda: sdk_chord.explain(given, use_cache=not no_cache)) if explain else None
+    _show(info, run, as_json, tier=tier, mode=mode)
 
 
 @cli.command()
 @click.argument("root")
 @click.argument("kind", nargs=-1, required=True, metavar="TYPE")
+@_explain_options
 @_as_json
-def scale(root: str, kind: tuple[str, ...], as_json: bool) -> None:
+def scale(
+    root: str,
+    kind: tuple[str, ...],
+    explain: bool,
+    tier: str | None,
+    mode: str | None,
+    no_cache: bool,
+    as_json: bool,
+) -> None:
     """Spell a scale: ROOT TYPE, e.g. `D dorian` or `A harmonic minor`."""
     from music_reasoning.theory import get_scale
 
     info = get_scale(root, " ".join(kind))
-    (_echo_json if as_json else _render_rows)(info.to_dict())
+    run = (
+        (lambda: sdk_scale.explain(root, " ".join(kind), use_cache=not no_cache))
+        if explain
+        else None
+    )
+    _show(info, run, as_json, tier=tier, mode=mode)
 
 
 @cli.command()
 @click.argument("chords", nargs=-1, required=True)
 @click.option("--key", default=None, help="Analyse in this key instead of detecting it.")
+@_explain_options
 @_as_json
-def progression(chords: tuple[str, ...], key: str | None, as_json: bool) -> None:
+def progression(
+    chords: tuple[str, ...],
+    key: str | None,
+    explain: bool,
+    tier: str | None,
+    mode: str | None,
+    no_cache: bool,
+    as_json: bool,
+) -> None:
     """Analyse a progression: key, roman numerals, functions, cadences, patterns."""
     from music_reasoning.theory import analyze_progression
 
     info = analyze_progression(list(chords), key=key)
-    (_echo_json if as_json else _render_rows)(info.to_dict())
+    run = (
+        (lambda: sdk_progression.analyze(list(chords), key=key, use_cache=not no_cache))
+        if explain
+        else None
+    )
+    _show(info, run, as_json, tier=tier, mode=mode)
 
 
 @cli.group("config")

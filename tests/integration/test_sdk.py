@@ -1,0 +1,111 @@
+"""The hybrid SDK on the real embedded model: every explanation agrees with the facts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from music_reasoning.config import load_settings
+from music_reasoning.sdk import Hybrid, api
+from music_reasoning.sdk.backends import LocalBackend
+from music_reasoning.sdk.facts import chord_facts, progression_facts
+from music_reasoning.sdk.tiers import CloudQuota
+from music_reasoning.sdk.verify import find_contradictions
+from music_reasoning.theory import analyze_progression, build_chord
+
+
+@pytest.fixture
+def sdk(model_path: Path, tmp_path: Path) -> Iterator[Hybrid]:
+    hybrid = api.configure(
+        local=LocalBackend(model_path), quota=CloudQuota(tmp_path / "quota.json")
+    )
+    yield hybrid
+    api._default = None
+
+
+@pytest.mark.parametrize("given", ["G7", "C E G", "F#m7b5", "Bb7"])
+def test_chord_explanations_never_contradict_the_facts(sdk: Hybrid, given: str) -> None:
+    result = api.chord.explain(given, use_cache=False)
+    assert result.error is None and result.explanation
+    assert result.verified and result.source in ("local", "deterministic")
+    assert find_contradictions(result.explanation, chord_facts(result.data)) == []
+    if result.source == "local":
+        assert result.metrics is not None and result.metrics["completion_tokens"] > 0
+
+
+def test_batch_keeps_order_and_verifies_each(sdk: Hybrid) -> None:
+    items = ["G7", "Am", "Cmaj7", "D"]
+    results = api.chord.explain_batch(items, use_cache=False)
+    assert [r.data.symbol for r in results] == items
+    for r in results:
+        assert r.verified and r.explanation
+        assert find_contradictions(r.explanation, chord_facts(r.data)) == []
+
+
+def test_progression_and_scale(sdk: Hybrid) -> None:
+    result = api.progression.analyze("Dm7 G7 Cmaj7", use_cache=False)
+    assert result.data.key == "C major" and result.verified and result.explanation
+    assert find_contradictions(result.explanation, progression_facts(result.data)) == []
+    scale = api.scale.explain("D", "dorian", use_cache=False)
+    assert scale.data.notes == ("D", "E", "F", "G", "A", "B", "C") and scale.verified
+
+
+def test_known_weakness_is_routed_to_theory(model_path: Path, tmp_path: Path) -> None:
+    hybrid = Hybrid(
+        settings=load_settings(),
+        local=LocalBackend(model_path),
+        weaknesses={"backdoor_progression": "accuracy 0 in evaluation"},
+        quota=CloudQuota(tmp_path / "q.json"),
+    )
+    info = analyze_progression(["Fm7", "Bb7", "Cmaj7"])
+    result = hybrid.explain(info, progression_facts(info))
+    assert result.source == "deterministic" and "backdoor" in (result.explanation or "")
+
+
+def test_bad_input_raises_invalid_input(sdk: Hybrid) -> None:
+    with pytest.raises(ValueError) as exc:
+        api.chord.explain("H7")
+    assert getattr(exc.value, "code", None) == "INVALID_INPUT"
+
+
+def test_cli_explain_json(model_path: Path, tmp_path: Path) -> None:
+    env_home = tmp_path / "home"
+    out = subprocess.run(
+        [sys.executable, "-m", "music_reasoning.cli.main", "chord", "G7", "--explain", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "MUSIC_REASONING_HOME": str(env_home),
+            "MUSIC_REASONING_MODEL_PATH": str(model_path),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["data"]["notes"] == ["G", "B", "D", "F"]
+    assert result["verified"] is True and result["explanation"]
+    assert find_contradictions(result["explanation"], chord_facts(build_chord("G7"))) == []
+    free = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "music_reasoning.cli.main",
+            "chord",
+            "G7",
+            "--explain",
+            "--tier",
+            "free",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"MUSIC_REASONING_HOME": str(env_home), "PATH": "/usr/bin:/bin"},
+    )
+    assert free.returncode == 0 and "G B D F" in free.stdout
+    assert "TIER_LIMIT" in free.stderr
