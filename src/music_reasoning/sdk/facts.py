@@ -100,6 +100,37 @@ def _pcs(notes: Iterable[str]) -> frozenset[int]:
     return frozenset(pitch_class(n) for n in notes)
 
 
+_BORROWED_IN_MAJOR = ("iv", "bVI", "bVII", "bIII", "ii\u00f8", "v")
+
+
+def _borrowed(roman: str, key: str) -> bool:
+    """A chord of the parallel minor used in a major key (iv, bVI, bVII ...)."""
+    if not key.endswith("major") or "/" in roman:
+        return False
+    return (
+        any(
+            roman == b or (roman.startswith(b) and not roman[len(b)].isalpha())
+            for b in _BORROWED_IN_MAJOR
+            if len(roman) > len(b)
+        )
+        or roman in _BORROWED_IN_MAJOR
+    )
+
+
+def _colour_chords(info: ProgressionInfo, tonic: str) -> tuple[list[str], set[str]]:
+    """Fact lines for tritone substitutes and borrowed chords, and the symbols they name."""
+    lines: list[str] = []
+    symbols: set[str] = set()
+    for a in info.analysis:
+        if a.roman.startswith("bII7"):
+            dominant = f"{spell_above(tonic, 'P5')}7"
+            lines.append(f"{a.chord} ({a.roman}) is a tritone substitution for {dominant}, the V7.")
+            symbols.add(dominant)
+        elif _borrowed(a.roman, info.key):
+            lines.append(f"{a.chord} ({a.roman}) is borrowed from {tonic} minor.")
+    return lines, symbols
+
+
 def _pattern_numerals(names: Iterable[str]) -> frozenset[str]:
     """Numerals written in pattern names (``ii``, ``V`` and ``I`` of "ii-V-I")."""
     return frozenset(
@@ -232,11 +263,15 @@ def progression_facts(info: ProgressionInfo) -> Facts:
         lines.append(f"{cad.type.capitalize()} cadence: {' to '.join(cad.chords)}.")
     for pat in info.patterns[:2]:
         lines.append(f"Pattern: {pat.name} ({pat.genre}).")
+    extra, extra_symbols = _colour_chords(info, tonic)
+    lines += extra
     sentence = (
         f"{' '.join(chords)} is in {info.key}: "
         + ", ".join(f"{a.chord} is {a.roman} ({a.function})" for a in info.analysis)
         + "."
     )
+    if extra:
+        sentence += " " + " ".join(extra)
     if info.cadences:
         sentence += " " + " ".join(
             f"{c.chords[0]} to {c.chords[-1]} is {_a(c.type)} {c.type} cadence."
@@ -246,6 +281,7 @@ def progression_facts(info: ProgressionInfo) -> Facts:
         top = info.patterns[0]
         sentence += f" It contains {_a(top.name)} {top.name} ({top.genre})."
     notes = {n for a in info.analysis for n in a.notes} | {tonic}
+    notes |= {n for symbol in extra_symbols for n in build_chord(symbol).notes}
     topics = {"progression"}
     if any(c.type == "backdoor" for c in info.cadences) or any(
         "backdoor" in p.name for p in info.patterns
@@ -253,13 +289,17 @@ def progression_facts(info: ProgressionInfo) -> Facts:
         topics.add("backdoor_progression")
     if any("/" in r for r in romans):
         topics.add("secondary_dominant")
-    if any(r.startswith("b") for r in romans):
+    if any(r.startswith("bII") and not r.startswith("bIII") for r in romans):
+        topics.add("tritone_substitution")
+    if any(_borrowed(r, info.key) for r in romans):
         topics.add("borrowed_chord")
-    symbols = set(chords)
+    symbols = set(chords) | extra_symbols
     infos = [build_chord(symbol) for symbol in chords]
     symbols |= {i.symbol.split("/")[0] for i in infos}
     tonic_kind = "minor" if info.key.endswith("minor") else "major"
     names = {(pitch_class(tonic), tonic_kind), *(_name(i) for i in infos)}
+    if "borrowed_chord" in topics:
+        names.add((pitch_class(tonic), "minor" if tonic_kind == "major" else "major"))
     return Facts(
         kind="progression",
         subject=" ".join(chords),
@@ -269,7 +309,9 @@ def progression_facts(info: ProgressionInfo) -> Facts:
         names=frozenset(names),
         qualities=frozenset(q for i in infos for q in _qualities(i)),
         symbols=frozenset(symbols),
-        romans=frozenset(romans) | _pattern_numerals(p.name for p in info.patterns),
+        romans=frozenset(romans)
+        | _pattern_numerals(p.name for p in info.patterns)
+        | ({"V7"} if "tritone_substitution" in topics else set()),
         sentence=sentence,
         cadences=frozenset(
             {c.type for c in info.cadences}
