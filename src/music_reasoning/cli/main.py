@@ -342,6 +342,52 @@ def progression(
     _show(info, run, as_json, tier=tier, mode=mode)
 
 
+@cli.command("eval")
+@click.option(
+    "--mode",
+    "modes",
+    type=click.Choice(["raw", "hybrid"]),
+    multiple=True,
+    help="Score the raw model, the hybrid SDK, or both (default).",
+)
+@click.option(
+    "--set", "question_set", type=click.Choice(["diagnostic", "generated", "all"]), default="all"
+)
+@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@_model
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_as_json
+def eval_command(
+    modes: tuple[str, ...],
+    question_set: str,
+    limit: int | None,
+    model: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Measure factual accuracy per category: raw model against the hybrid SDK."""
+    from tqdm import tqdm
+
+    from music_reasoning.sdk.evaluate import evaluate
+
+    chosen = modes or ("raw", "hybrid")
+    with tqdm(unit="q", disable=quiet or None, file=sys.stderr) as bar:
+        reports = evaluate(
+            modes=chosen, question_set=question_set, limit=limit, model=model, progress=bar.update
+        )
+    if as_json:
+        _echo_json([r.to_dict() for r in reports])
+        return
+    for r in reports:
+        click.echo(f"{r.mode} on {r.model} ({r.seconds:.0f} s)")
+        click.echo(f"  {'category':20} {'n':>4} {'accuracy':>9} {'contradicted':>13} {'prose':>6}")
+        for name, row in [*sorted(r.categories.items()), ("overall", r.overall)]:
+            click.echo(
+                f"  {name:20} {row['questions']:>4.0f} {row['accuracy']:>9.1%} "
+                f"{row['contradicted']:>13.1%} {row['prose_states_answer']:>6.1%}"
+            )
+
+
 @cli.group("config")
 def config_group() -> None:
     """Inspect configuration."""

@@ -32,7 +32,7 @@ from music_reasoning.theory.notes import pitch_class
 
 __all__ = ["Claims", "extract_claims", "find_contradictions"]
 
-_NOTE = r"[A-G](?:#|b|♯|♭)?"
+_NOTE = r"[A-G](?:bb|##|#|b|♯|♭)?"
 _SUFFIX = r"(?:maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\([^)\s]*\))*"
 _TOKEN_RE = re.compile(rf"(?<![\w#/])({_NOTE})({_SUFFIX})(?:/({_NOTE}))?(?![\w#♯♭])")
 _NUMERAL = r"(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)"
