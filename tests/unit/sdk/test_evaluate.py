@@ -52,7 +52,7 @@ def test_hybrid_scoring_uses_data_and_checks_prose(tmp_path: Path) -> None:
             return "liar"
 
         def generate(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
-            return "It is made of E, Ab and C#.", {}
+            return "It is made of F# and A#.", {}
 
     hybrid = Hybrid(settings=load_settings(), local=Liar(), quota=CloudQuota(tmp_path / "q.json"))
     report = run_eval(diagnostic_questions(), mode="hybrid", hybrid=hybrid)
