@@ -221,8 +221,9 @@ def scale_facts(info: ScaleInfo) -> Facts:
     ]
     related = []
     names = set()
-    if kind in {"major", "natural minor", "harmonic minor", "melodic minor"}:
-        names.add((pitch_class(info.root), "major" if kind == "major" else "minor"))
+    for mode in ("major", "minor"):
+        if mode in kind:  # "major pentatonic" is also read as "C major"
+            names.add((pitch_class(info.root), mode))
     for label, key in (("Relative", info.relative), ("Parallel", info.parallel)):
         if key:
             lines.append(f"{label}: {key}.")

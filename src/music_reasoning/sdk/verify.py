@@ -70,6 +70,7 @@ _CADENCE_RE = re.compile(
     r"\b(authentic|plagal|half|deceptive|backdoor|perfect|imperfect)\s+cadences?\b",
     re.IGNORECASE,
 )
+_INTERVAL_LIST_RE = re.compile(r"\b[PMmdA]\d{1,2}(?:(?:,? and |, | )[PMmdA]\d{1,2})+\b")
 _DASHES = "-\u2013\u2014\u2192"  # hyphen, en dash, em dash, arrow
 _NOTE_FOLLOWERS = {"and", "or", "to", "is", "are", "was", "in", "with", "plus", "then", "as"}
 _QUALITY_WORDS = {
@@ -136,6 +137,8 @@ def _in_dashed_sequence(text: str, start: int, end: int) -> bool:
 
 def extract_claims(text: str) -> Claims:
     """Find every note name, chord symbol and roman numeral written in ``text``."""
+    # Interval lists ("P1, M3, A5") are not chords: blank them before reading symbols.
+    text = _INTERVAL_LIST_RE.sub(lambda m: " " * len(m.group(0)), text)
     notes: list[str] = []
     symbols: list[str] = []
     for m in _TOKEN_RE.finditer(text):

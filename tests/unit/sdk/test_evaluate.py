@@ -8,6 +8,7 @@ from music_reasoning.params import GenerationParams
 from music_reasoning.sdk.evaluate import diagnostic_questions, generated_questions, run_eval
 from music_reasoning.sdk.hybrid import Hybrid
 from music_reasoning.sdk.tiers import CloudQuota
+from music_reasoning.sdk.verify import find_contradictions
 
 
 def test_question_sets_have_their_sizes_and_true_answers() -> None:
@@ -23,6 +24,7 @@ def test_question_sets_have_their_sizes_and_true_answers() -> None:
     for q in diagnostic + generated:
         assert q.data_holds_answer(), q.text
         assert q.stated_by(q.facts.sentence), q.text
+        assert find_contradictions(q.facts.sentence, q.facts) == [], q.facts.sentence
 
 
 def test_stated_by_needs_every_expected_fact() -> None:

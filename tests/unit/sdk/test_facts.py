@@ -49,3 +49,14 @@ def test_grounded_examples_are_true() -> None:
     for question, answer in grounded_examples():
         assert question.startswith("Facts:")
         assert answer
+
+
+def test_every_chord_type_and_scale_type_yields_a_consistent_sentence() -> None:
+    from music_reasoning.theory import SCALE_TYPES
+    from music_reasoning.theory._chord_table import TEMPLATES
+
+    roots = ("C", "Db", "F#", "Bb", "E")
+    facts = [chord_facts(build_chord(f"{r}{t.suffix}")) for r in roots for t in TEMPLATES]
+    facts += [scale_facts(get_scale(r, t)) for r in roots for t in SCALE_TYPES]
+    for f in facts:
+        assert find_contradictions(f.sentence, f) == [], f.sentence
