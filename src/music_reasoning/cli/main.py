@@ -379,7 +379,10 @@ def eval_command(
         _echo_json([r.to_dict() for r in reports])
         return
     for r in reports:
-        click.echo(f"{r.mode} on {r.model} ({r.seconds:.0f} s)")
+        sources = ", ".join(f"{k} {v}" for k, v in sorted(r.sources.items()))
+        click.echo(
+            f"{r.mode} on {r.model} ({r.seconds:.0f} s){f'; sources: {sources}' if sources else ''}"
+        )
         click.echo(f"  {'category':20} {'n':>4} {'accuracy':>9} {'contradicted':>13} {'prose':>6}")
         for name, row in [*sorted(r.categories.items()), ("overall", r.overall)]:
             click.echo(

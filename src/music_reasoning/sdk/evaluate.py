@@ -19,6 +19,8 @@ Scoring, per question:
   contradicts none.  ``prose_states_answer`` reports how often the explanation text
   alone states them.
 
+``sources`` counts where hybrid explanations came from (``local``: the model's own
+words passed verification; ``deterministic``: replaced by the facts' sentence).
 ``contradicted`` is the share of answers whose text names a note, chord, numeral,
 key, quality, interval or cadence the facts do not contain.
 """
@@ -230,6 +232,7 @@ class EvalReport:
     overall: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    sources: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,6 +240,7 @@ class EvalReport:
             "model": self.model,
             "categories": self.categories,
             "overall": self.overall,
+            "sources": self.sources,
             "seconds": self.seconds,
             "failures": self.failures[:20],
         }
@@ -286,6 +290,7 @@ def run_eval(
             results = hybrid.explain_many([(q.data, q.facts) for q in group], use_cache=False)
             verdicts = []
             for q, r in zip(group, results, strict=True):
+                report.sources[r.source] = report.sources.get(r.source, 0) + 1
                 body = r.explanation or ""
                 contradicted = bool(find_contradictions(body, q.facts)) if body else False
                 stated = bool(body) and q.stated_by(body)
