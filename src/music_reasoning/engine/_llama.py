@@ -33,9 +33,12 @@ __all__ = ["BackendInfo", "LlamaBackend", "backend_info", "read_metadata"]
 logger = logging.getLogger(__name__)
 _native_logger = logging.getLogger("music_reasoning.llama_cpp")
 
-_GGML_LEVELS = {0: logging.CRITICAL, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
+# ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation.  Only errors rise
+# above DEBUG (to WARNING): llama.cpp's "warnings" are chatter about the model file.
+_GGML_LOG_ERROR = 4
+_GGML_LEVELS = {_GGML_LOG_ERROR: logging.WARNING}
 _log_lock = threading.Lock()
-_log_state: dict[str, Any] = {"callback": None, "verbose": False}
+_log_state: dict[str, Any] = {"callback": None, "verbose": False, "last_error": None}
 _PENALTY_LAST_N = 64
 
 
@@ -49,11 +52,12 @@ def _route_native_logs(verbose: bool) -> None:
         @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
         def _callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
             message = text.decode("utf-8", errors="replace")
+            if level == _GGML_LOG_ERROR and message.strip():
+                _log_state["last_error"] = message.strip()
             if _log_state["verbose"]:
                 sys.stderr.write(message)
             elif message.strip():
-                _native_logger.debug("%s", message.rstrip())
-            del level
+                _native_logger.log(_GGML_LEVELS.get(level, logging.DEBUG), "%s", message.rstrip())
 
         _log_state["callback"] = _callback  # keep a reference: C holds only a pointer
         llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
@@ -181,6 +185,7 @@ class LlamaBackend:
         self.n_ctx = n_ctx
         self._vocab = self._model.vocab
         self._n_vocab = int(self._model.n_vocab())
+        self.bos_token = int(llama_cpp.llama_vocab_bos(self._vocab))
         self.metadata: dict[str, str] = self._model.metadata()
         self._piece = ctypes.create_string_buffer(256)
 
@@ -215,7 +220,11 @@ class LlamaBackend:
     def piece(self, token: int) -> bytes:
         """The bytes a token renders to (control tokens render to nothing)."""
         n = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, 256, 0, False)
-        return self._piece.raw[: max(n, 0)]
+        if n < 0:  # longer than the buffer: llama.cpp says how long
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, -n, 0, False)
+            return buf.raw[: max(n, 0)]
+        return self._piece.raw[:n]
 
     def is_eog(self, token: int) -> bool:
         return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
@@ -243,6 +252,10 @@ class LlamaBackend:
     def seq_rm(self, seq: int, p0: int, p1: int = -1) -> bool:
         return bool(llama_cpp.llama_memory_seq_rm(self._ctx.memory, seq, p0, p1))
 
+    def seq_pos_min(self, seq: int) -> int:
+        """Smallest position held for ``seq`` (-1 when empty)."""
+        return int(llama_cpp.llama_memory_seq_pos_min(self._ctx.memory, seq))
+
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
         llama_cpp.llama_memory_seq_cp(self._ctx.memory, src, dst, p0, p1)
 
@@ -265,11 +278,13 @@ class LlamaBackend:
             batch.seq_id[i][0] = seq
             batch.logits[i] = logits
         batch.n_tokens = len(entries)
+        _log_state["last_error"] = None
         rc = llama_cpp.llama_decode(self._ctx.ctx, batch)
         if rc != 0:
+            native = _log_state["last_error"]
             raise InferenceError(
-                f"llama_decode failed with code {rc}.",
-                details={"return_code": rc, "n_tokens": len(entries)},
+                f"llama_decode failed with code {rc}" + (f": {native}" if native else "."),
+                details={"return_code": rc, "n_tokens": len(entries), "llama_cpp": native},
                 transient=rc == 1,
             )
 

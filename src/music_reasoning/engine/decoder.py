@@ -43,6 +43,7 @@ class Backend(Protocol):
     def piece(self, token: int) -> bytes: ...
     def is_eog(self, token: int) -> bool: ...
     def seq_rm(self, seq: int, p0: int, p1: int = -1) -> bool: ...
+    def seq_pos_min(self, seq: int) -> int: ...
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None: ...
     def clear(self) -> None: ...
 
@@ -171,7 +172,9 @@ class Decoder:
         tokens = req.tokens
         keep = _common_prefix(self._cached[index], tokens)
         keep = min(keep, len(tokens) - 1)  # the last prompt token is evaluated for logits
-        if not self.backend.seq_rm(index, keep, -1):
+        # A sliding-window cache may have purged a sequence's first cells: reuse only a
+        # prefix that still starts at position 0 (as llama-server does).
+        if not self.backend.seq_rm(index, keep, -1) or self.backend.seq_pos_min(index) > 0:
             self.backend.seq_rm(index, 0, -1)
             keep = 0
         self._cached[index] = tokens[:keep]
@@ -217,6 +220,8 @@ class Decoder:
     def _share_prefix(self, seqs: list[_Seq]) -> None:
         """After sequence 0 read its prompt, let the others copy the prefix they share."""
         zero = seqs[0].req.tokens
+        if self.backend.seq_pos_min(0) > 0:  # purged by the sliding window: nothing to share
+            return
         for s in seqs[1:]:
             shared = min(_common_prefix(zero, s.req.tokens), len(s.req.tokens) - 1)
             if shared > s.n_past:

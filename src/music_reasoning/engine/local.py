@@ -9,7 +9,12 @@ Threading model
   and decodes up to ``n_parallel`` prompts as parallel sequences.
 * A stream decodes on a worker thread into a bounded queue.  A consumer that stops
   reading fills the queue, which blocks the worker, which pauses decoding; closing the
-  iterator sets a cancel flag that the decoder sees before its next token.
+  iterator sets a cancel flag that the decoder sees before its next token.  A reader
+  that stalls past the call's deadline stops decoding too, and gets TIMEOUT when it
+  reads again; no chunk is ever dropped.  The final state (done or error) is kept
+  apart from the chunks, so the reader always learns how the call ended.
+* ``unload()`` waits for calls that are using the model (see ``_use``); it never
+  frees a context under a running call.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +156,8 @@ class LocalEngine:
         self._factory = backend_factory or _default_backend_factory
         self._load_lock = threading.Lock()
         self._gen_lock = threading.Lock()
+        self._users = 0
+        self._users_cv = threading.Condition()
         self._loaded: _Loaded | None = None
         self._load_count = 0
         self._last_error: MusicReasoningError | None = None
@@ -237,12 +245,34 @@ class LocalEngine:
             announce_ms=[load_ms],
         )
 
+    @contextmanager
+    def _use(self) -> Iterator[_Loaded]:
+        """The loaded model, kept alive (not freed by ``unload``) until the block ends."""
+        while True:
+            lo = self._ensure_loaded()
+            with self._users_cv:
+                if self._loaded is lo:
+                    self._users += 1
+                    break
+        try:
+            yield lo
+        finally:
+            with self._users_cv:
+                self._users -= 1
+                self._users_cv.notify_all()
+
     def unload(self) -> None:
-        """Free the model and its context; the next call loads it again."""
-        with self._load_lock, self._gen_lock:
-            if self._loaded is not None:
-                self._loaded.backend.close()
-                self._loaded = None
+        """Free the model and its context; the next call loads it again.
+
+        Calls already running finish first (new calls wait and then load afresh).
+        """
+        with self._load_lock:
+            with self._users_cv:
+                lo, self._loaded = self._loaded, None
+                while self._users:
+                    self._users_cv.wait()
+            if lo is not None:
+                lo.backend.close()
                 logger.info("model unloaded")
 
     close = unload
@@ -285,20 +315,20 @@ class LocalEngine:
     ) -> tuple[list[int], GenerationParams]:
         built = BuiltPrompt(question, ()) if raw else lo.builder.build(question, history)
         tokens = lo.backend.tokenize(built.text, add_special=True)
-        if len(tokens) > 1 and tokens[0] == tokens[1]:  # template wrote BOS itself
+        if len(tokens) > 1 and tokens[0] == tokens[1] == lo.backend.bos_token:  # doubled BOS
             tokens = tokens[1:]
         stops = tuple(dict.fromkeys((*params.stop, *built.stop)))
         return tokens, GenerationParams(**{**params.to_dict(), "stop": stops})
 
     def prompt_token_count(self, question: str, history: Sequence[tuple[str, str]] = ()) -> int:
         """Tokens the rendered prompt for ``question`` (after ``history``) takes."""
-        lo = self._ensure_loaded()
-        return len(self._tokens(lo, question, history, GenerationParams())[0])
+        with self._use() as lo:
+            return len(self._tokens(lo, question, history, GenerationParams())[0])
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes with this model's tokenizer (no special tokens added)."""
-        lo = self._ensure_loaded()
-        return len(lo.backend.tokenize(text, add_special=False))
+        with self._use() as lo:
+            return len(lo.backend.tokenize(text, add_special=False))
 
     # -- running -------------------------------------------------------------------
     def _run(
@@ -370,36 +400,36 @@ class LocalEngine:
             InvalidInputError, InferenceTimeoutError, InferenceError, and load errors.
         """
         validate_prompt(prompt, max_chars=self.settings.max_prompt_chars)
-        lo = self._ensure_loaded()
-        deadline = time.monotonic() + params.timeout
-        tokens, run_params = self._tokens(lo, prompt, history, params, raw=raw)
-        sent = [False]
+        with self._use() as lo:
+            deadline = time.monotonic() + params.timeout
+            tokens, run_params = self._tokens(lo, prompt, history, params, raw=raw)
+            sent = [False]
 
-        def tracking_emit(text: str) -> bool:
-            if not sent[0]:
-                text = text.lstrip()
-                if not text:
-                    return True
-            sent[0] = True
-            return emit(text) if emit else True
+            def tracking_emit(text: str) -> bool:
+                if not sent[0]:
+                    text = text.lstrip()
+                    if not text:
+                        return True
+                sent[0] = True
+                return emit(text) if emit else True
 
-        request = SeqRequest(tokens, run_params, tracking_emit)
-        try:
-            (result,) = self._run(
-                lo,
-                [request],
-                deadline=deadline,
-                retryable=lambda: not sent[0],
-                reuse_prefix=reuse_prefix,
-            )
-        except (InferenceTimeoutError, InferenceError) as exc:
-            exc.details.update(prompt_preview=prompt[:80], params=params.to_dict())
-            self._last_error = exc
-            raise
-        metrics = self._metrics(lo, result)
-        emit_metrics(metrics, on_metrics)
-        logger.debug("completion %r -> %r", prompt[:80], result.text)
-        return Completion(result.text.strip(), metrics)
+            request = SeqRequest(tokens, run_params, tracking_emit)
+            try:
+                (result,) = self._run(
+                    lo,
+                    [request],
+                    deadline=deadline,
+                    retryable=lambda: not sent[0],
+                    reuse_prefix=reuse_prefix,
+                )
+            except (InferenceTimeoutError, InferenceError) as exc:
+                exc.details.update(prompt_preview=prompt[:80], params=params.to_dict())
+                self._last_error = exc
+                raise
+            metrics = self._metrics(lo, result)
+            emit_metrics(metrics, on_metrics)
+            logger.debug("completion %r -> %r", prompt[:80], result.text)
+            return Completion(result.text.strip(), metrics)
 
     def stream(
         self,
@@ -453,13 +483,13 @@ class LocalEngine:
                 if on_item:
                     on_item(items[i])  # type: ignore[arg-type]
         if valid:
-            lo = self._ensure_loaded()
-            width = lo.backend.n_seq_max
-            for start in range(0, len(valid), width):
-                group = valid[start : start + width]
-                self._batch_group(
-                    lo, prompts, group, params, items, on_metrics, on_item, raw, history
-                )
+            with self._use() as lo:
+                width = lo.backend.n_seq_max
+                for start in range(0, len(valid), width):
+                    group = valid[start : start + width]
+                    self._batch_group(
+                        lo, prompts, group, params, items, on_metrics, on_item, raw, history
+                    )
         return [item for item in items if item is not None]
 
     def _batch_group(
@@ -474,16 +504,32 @@ class LocalEngine:
         raw: bool,
         history: Sequence[tuple[str, str]],
     ) -> None:
+        # A prompt that cannot run (too long for the context, untokenizable) fails alone.
+        results: dict[int, SeqResult] = {}
+        runnable: list[int] = []
         requests = []
         for i in group:
-            tokens, run_params = self._tokens(lo, prompts[i], history, params, raw=raw)
+            try:
+                tokens, run_params = self._tokens(lo, prompts[i], history, params, raw=raw)
+                if len(tokens) >= lo.settings.n_ctx:
+                    raise InvalidInputError(
+                        f"Prompt is {len(tokens)} tokens; the context holds {lo.settings.n_ctx}.",
+                        suggestion="Shorten the prompt or raise MUSIC_REASONING_N_CTX.",
+                    )
+            except MusicReasoningError as exc:
+                results[i] = SeqResult(error=exc)
+                continue
+            runnable.append(i)
             requests.append(SeqRequest(tokens, run_params))
-        deadline = time.monotonic() + params.timeout
-        try:
-            results = self._run(lo, requests, deadline=deadline)
-        except MusicReasoningError as exc:
-            results = [SeqResult(error=exc) for _ in group]
-        for i, r in zip(group, results, strict=True):
+        if requests:
+            deadline = time.monotonic() + params.timeout
+            try:
+                ran = self._run(lo, requests, deadline=deadline)
+            except MusicReasoningError as exc:
+                ran = [SeqResult(error=exc) for _ in runnable]
+            results.update(zip(runnable, ran, strict=True))
+        for i in group:
+            r = results[i]
             if r.error is not None:
                 err = (
                     r.error
@@ -520,8 +566,11 @@ class _StreamWorker:
     ) -> None:
         self._engine = engine
         self._args = (prompt, params, history, on_metrics)
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=STREAM_BUFFER)
+        self._queue: queue.Queue[str] = queue.Queue(maxsize=STREAM_BUFFER)
         self._cancel = threading.Event()
+        self._finished = threading.Event()
+        self._final: tuple[str, Any] = ("done", None)
+        self._stalled = False
         self._deadline = 0.0
         self.produced = 0
         self.metrics: Metrics | None = None
@@ -529,22 +578,22 @@ class _StreamWorker:
             target=self._work, name="music-reasoning-stream", daemon=True
         )
 
-    def _put(self, item: tuple[str, Any]) -> bool:
+    def _emit(self, text: str) -> bool:
+        """Hand one chunk to the reader; False stops decoding (closed, or reader stalled)."""
         while not self._cancel.is_set():
             try:
-                self._queue.put(item, timeout=_POLL)
+                self._queue.put(text, timeout=_POLL)
+                self.produced += 1
                 return True
             except queue.Full:
                 if time.monotonic() > self._deadline:
-                    return True  # the decoder's own deadline check ends the call next step
+                    self._stalled = True
+                    return False
         return False
-
-    def _emit(self, text: str) -> bool:
-        self.produced += 1
-        return self._put(("chunk", text))
 
     def _work(self) -> None:
         prompt, params, history, on_metrics = self._args
+        final: tuple[str, Any]
         try:
             completion = self._engine.complete(
                 prompt,
@@ -554,22 +603,40 @@ class _StreamWorker:
                 on_metrics=on_metrics,
             )
             self.metrics = completion.metrics
-            self._put(("done", None))
+            final = ("done", None)
+            if self._stalled:
+                final = (
+                    "error",
+                    InferenceTimeoutError(
+                        "The reader stopped taking chunks until the call's deadline; "
+                        "decoding was stopped.",
+                        suggestion="Read the stream steadily, or raise the timeout.",
+                        details={"produced": self.produced},
+                    ),
+                )
         except BaseException as exc:
-            self._put(("error", exc))
+            final = ("error", exc)
+        self._final = final  # set before the event: a reader that sees it, sees this
+        self._finished.set()
 
     def _start(self) -> None:
-        self._deadline = time.monotonic() + self._args[1].timeout + 5.0
+        self._deadline = time.monotonic() + self._args[1].timeout
         self._thread.start()
 
     def _stop(self) -> None:
         self._cancel.set()
 
     def _get(self) -> tuple[str, Any]:
+        """The next chunk, else the final state once the worker is done; never drops one."""
         while True:
             try:
-                return self._queue.get(timeout=_POLL)
+                return ("chunk", self._queue.get(timeout=_POLL))
             except queue.Empty:
+                if self._finished.is_set():
+                    try:  # every chunk was queued before the event was set
+                        return ("chunk", self._queue.get_nowait())
+                    except queue.Empty:
+                        return self._final
                 if self._cancel.is_set():
                     return ("done", None)
 

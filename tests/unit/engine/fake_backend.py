@@ -23,6 +23,7 @@ class FakeBackend:
     """Tokens are characters (token = ord(ch)); each sequence answers from ``scripts``."""
 
     chat_template = None
+    bos_token = -1
 
     def __init__(self, scripts: dict[int, str], *, n_batch: int = 16, n_seq_max: int = 4) -> None:
         self.scripts = scripts
@@ -31,6 +32,7 @@ class FakeBackend:
         self.decodes: list[list[tuple[int, int, int, bool]]] = []
         self.cps: list[tuple[int, int, int, int]] = []
         self.rms: list[tuple[int, int, int]] = []
+        self.pos_min: dict[int, int] = {}  # set to simulate a sliding-window purge
         self.fail_next: list[InferenceError] = []
         self._produced: dict[int, int] = {}
         self._last: list[tuple[int, int, int, bool]] = []
@@ -71,6 +73,9 @@ class FakeBackend:
     def seq_rm(self, seq: int, p0: int, p1: int = -1) -> bool:
         self.rms.append((seq, p0, p1))
         return True
+
+    def seq_pos_min(self, seq: int) -> int:
+        return self.pos_min.get(seq, 0)
 
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
         self.cps.append((src, dst, p0, p1))

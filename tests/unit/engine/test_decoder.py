@@ -140,3 +140,17 @@ def test_generation_stops_at_the_context_limit() -> None:
     )
     assert r.finish_reason == "length"
     assert r.completion_tokens <= 7
+
+
+def test_a_prefix_purged_by_the_sliding_window_is_not_reused() -> None:
+    backend = FakeBackend({0: "x"})
+    dec = Decoder(backend, n_ctx=100)
+    dec.run([SeqRequest(toks("PREFIX-one"), GenerationParams())], deadline=FAR)
+    backend.pos_min[0] = 3  # llama.cpp dropped the first cells of sequence 0
+    backend.reset_scripts({0: "y", 1: "z"})
+    backend.cps.clear()
+    reqs = [SeqRequest(toks(f"PREFIX-{w}"), GenerationParams()) for w in ("two", "six")]
+    results = dec.run(reqs, deadline=FAR)
+    assert [r.reused_tokens for r in results] == [0, 0]
+    assert backend.cps == []  # nothing copied from a purged sequence
+    assert [r.text for r in results] == ["y", "z"]
