@@ -40,7 +40,16 @@ def test_music21_only_in_the_theory_backend() -> None:
 
 
 def test_lower_layers_do_not_import_upper_ones() -> None:
-    order = {"errors": 0, "config": 0, "params": 0, "models": 1, "theory": 1, "engine": 2, "cli": 4}
+    order = {
+        "errors": 0,
+        "config": 0,
+        "params": 0,
+        "models": 1,
+        "theory": 1,
+        "engine": 2,
+        "sdk": 3,
+        "cli": 4,
+    }
     for module, names in modules().items():
         layer = module.split("/")[0].removesuffix(".py")
         if layer not in order:

@@ -1,0 +1,1 @@
+"""The hybrid SDK: explanation cache, opt-in telemetry and the cloud client."""
