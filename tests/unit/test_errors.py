@@ -14,6 +14,7 @@ ALL = [
     (errors.InferenceError, "INFERENCE_FAILED", RuntimeError),
     (errors.DownloadError, "DOWNLOAD_FAILED", ConnectionError),
     (errors.InsufficientDiskError, "INSUFFICIENT_DISK", OSError),
+    (errors.CloudError, "CLOUD_UNAVAILABLE", ConnectionError),
 ]
 
 
