@@ -255,3 +255,25 @@ def test_hit_latency_benchmark_reports_percentiles() -> None:
     assert report["n"] == 200
     assert 0 < report["p50_ms"] <= report["p95_ms"] <= report["p99_ms"] <= report["max_ms"]
     assert report["p95_ms"] < 50  # generous: 2 shared cores; the target (5 ms) is in the docs
+
+
+def _open_and_use(path: str, worker: int) -> None:
+    with ExplanationCache(Path(path)) as cache:
+        cache.put(key(worker), value(worker))
+        if cache.get(key(worker)) != value(worker):
+            raise SystemExit(3)
+
+
+def test_processes_meeting_a_corrupt_file_rebuild_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    path.write_bytes(b"this is not a database " * 500)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_open_and_use, args=(str(path), w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * 4
+    assert len(list(tmp_path.glob("c.sqlite3.corrupt-*"))) == 1  # moved aside once
+    with ExplanationCache(path) as cache:
+        assert all(cache.get(key(w)) == value(w) for w in range(4))
