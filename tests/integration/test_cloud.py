@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -30,14 +31,18 @@ def test_completion_returns_text_and_token_counts(cloud_server: str) -> None:
     assert out.model  # the server names the model it used
 
 
-def test_max_tokens_and_stop_reach_the_server(cloud_server: str) -> None:
+def test_max_tokens_stop_and_seed_reach_the_server(cloud_server: str) -> None:
     with CloudClient(cloud_server, timeout=60) as client:
         short = client.complete(PROMPT, params=GenerationParams(max_tokens=3, temperature=0.0))
         assert short.completion_tokens <= 3
         assert short.finish_reason == "length"
         greedy = client.complete(PROMPT, params=PARAMS)
         again = client.complete(PROMPT, params=PARAMS)
+        stopped = client.complete(PROMPT, params=replace(PARAMS, stop=(".",)))
     assert greedy.text == again.text  # temperature 0, same seed: the same answer
+    assert "." in greedy.text  # so the stop string matters
+    assert "." not in stopped.text
+    assert stopped.text and greedy.text.startswith(stopped.text)
 
 
 def test_system_message_and_model_name_are_accepted(cloud_server: str) -> None:
