@@ -23,7 +23,8 @@ all threads under a lock.
 Failure policy: the cache never breaks the caller.  A file that is not a database or
 is damaged is moved aside and rebuilt (under a file lock, so only one process does
 it); any other SQLite error at run time is logged as a warning and reads as a miss
-(or a skipped write), and the next call reconnects.
+(or a skipped write), and the next call reconnects (a cache that cannot be opened at
+all is tried again at most every 30 s).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ logger = logging.getLogger(__name__)
 CACHE_FILENAME = "explanations.sqlite3"
 DEFAULT_MAX_ENTRIES = 10000
 BUSY_TIMEOUT_S = 5.0
+REOPEN_DELAY_S = 30.0
 KEY_VERSION = 1
 SCHEMA_VERSION = 1
 _CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
@@ -138,8 +140,11 @@ class ExplanationCache:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._retry_at = 0.0
         with self._lock:
             self._open()
+            if self._conn is None:
+                self._retry_at = time.monotonic() + REOPEN_DELAY_S
 
     # -- keys ------------------------------------------------------------------------
     @staticmethod
@@ -286,10 +291,11 @@ class ExplanationCache:
     def _run(self, what: str, func: Any, *args: Any) -> Any:
         """Run ``func(conn, *args)``; SQLite errors become a warning and ``None``."""
         if self._conn is None:
-            if self._closed:
+            if self._closed or time.monotonic() < self._retry_at:
                 return None
             self._open()
             if self._conn is None:
+                self._retry_at = time.monotonic() + REOPEN_DELAY_S  # no retry storm
                 return None
         try:
             return func(self._conn, *args)

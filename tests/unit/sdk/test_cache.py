@@ -175,13 +175,20 @@ def test_runtime_failure_degrades_to_a_miss(
         assert cache.stats()["entries"] == 1
 
 
-def test_unwritable_location_means_no_cache_not_an_error(tmp_path: Path) -> None:
+def test_unwritable_location_means_no_cache_not_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with ExplanationCache(blocker / "sub" / "c.sqlite3") as cache:
-        cache.put(key(1), value(1))
-        assert cache.get(key(1)) is None
-        assert cache.stats()["entries"] == 0
+    with caplog.at_level(logging.WARNING, logger="music_reasoning.sdk.cache"):
+        cache = ExplanationCache(blocker / "sub" / "c.sqlite3")
+        with cache:
+            for _ in range(20):
+                cache.put(key(1), value(1))
+                assert cache.get(key(1)) is None
+            assert cache.stats()["entries"] == 0
+    warnings = [r for r in caplog.records if "caching is off" in r.getMessage()]
+    assert len(warnings) == 1  # once, not once per call
 
 
 def test_value_that_is_not_json_is_skipped(tmp_path: Path) -> None:
