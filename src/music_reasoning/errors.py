@@ -18,6 +18,8 @@ The tree::
     │   (``transient=True`` marks the ones worth retrying)
     ├── DownloadError (ConnectionError)      DOWNLOAD_FAILED    no URL or mirror delivered the file
     ├── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk cannot hold the download
+    ├── CloudError (ConnectionError)         CLOUD_UNAVAILABLE  the cloud endpoint failed or refused
+    │   (``status_code``; ``transient=True`` marks the ones worth retrying)
     └── TierLimitError (PermissionError)     TIER_LIMIT         the SDK tier does not allow it
 
 Each code maps to one CLI exit code (see :data:`EXIT_CODES`).
@@ -29,6 +31,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "EXIT_CODES",
+    "CloudError",
     "CorruptedModelError",
     "DownloadError",
     "InferenceError",
@@ -184,6 +187,35 @@ class TierLimitError(MusicReasoningError, PermissionError):
     )
 
 
+class CloudError(MusicReasoningError, ConnectionError):
+    """Raised when the OpenAI-compatible cloud endpoint cannot give an answer.
+
+    ``status_code`` is the HTTP status (``None`` for connection errors, timeouts and
+    malformed replies); ``transient=True`` marks failures worth retrying (connection
+    errors, timeouts, 5xx, 429).
+    """
+
+    code = "CLOUD_UNAVAILABLE"
+    default_suggestion = (
+        "Check MUSIC_REASONING_CLOUD_BASE_URL and that the server is running, "
+        "or use mode local-only."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        suggestion: str | None = None,
+        details: dict[str, Any] | None = None,
+        status_code: int | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message, suggestion=suggestion, details=details)
+        self.status_code = status_code
+        self.transient = transient
+        self.details.setdefault("status_code", status_code)
+
+
 EXIT_CODES: dict[str, int] = {
     MusicReasoningError.code: 1,
     InvalidInputError.code: 2,
@@ -194,5 +226,6 @@ EXIT_CODES: dict[str, int] = {
     InferenceError.code: 7,
     DownloadError.code: 8,
     InsufficientDiskError.code: 9,
+    CloudError.code: 10,
     TierLimitError.code: 11,
 }

@@ -15,6 +15,7 @@ ALL = [
     (errors.DownloadError, "DOWNLOAD_FAILED", ConnectionError),
     (errors.InsufficientDiskError, "INSUFFICIENT_DISK", OSError),
     (errors.TierLimitError, "TIER_LIMIT", PermissionError),
+    (errors.CloudError, "CLOUD_UNAVAILABLE", ConnectionError),
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from music_reasoning.cli.telemetry_cmd import telemetry
 from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import _params, get_engine
 from music_reasoning.errors import EXIT_CODES, MusicReasoningError
@@ -410,6 +411,9 @@ def config_show(as_json: bool) -> None:
         return
     for name, row in rows.items():
         click.echo(f"{name:20} {row['value']!s:40} ({row['source']})")
+
+
+cli.add_command(telemetry)
 
 
 def main(argv: list[str] | None = None) -> int:
