@@ -14,8 +14,11 @@ from typing import Any
 from music_reasoning.config import load_settings
 from music_reasoning.sdk._types import ExplanationResult
 from music_reasoning.sdk.backends import LocalBackend
+from music_reasoning.sdk.cache import ExplanationCache
+from music_reasoning.sdk.cloud import CloudClient
 from music_reasoning.sdk.facts import chord_facts, progression_facts, scale_facts
 from music_reasoning.sdk.hybrid import Hybrid
+from music_reasoning.sdk.telemetry import Telemetry
 from music_reasoning.theory import (
     ChordInfo,
     analyze_progression,
@@ -49,8 +52,16 @@ def default_hybrid() -> Hybrid:
 
 
 def _build(**options: Any) -> Hybrid:
+    """A Hybrid with the parts the settings ask for; ``options`` override any of them."""
     settings = options.pop("settings", None) or load_settings()
-    options.setdefault("local", LocalBackend())
+    if "local" not in options:
+        options["local"] = LocalBackend()
+    if "cloud" not in options:
+        options["cloud"] = CloudClient.from_settings(settings)
+    if "cache" not in options and settings.cache_enabled:
+        options["cache"] = ExplanationCache(max_entries=settings.cache_max_entries)
+    if "telemetry" not in options and settings.telemetry:
+        options["telemetry"] = Telemetry(settings)
     return Hybrid(settings=settings, **options)
 
 

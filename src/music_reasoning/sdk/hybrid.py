@@ -63,7 +63,18 @@ class _Cache(Protocol):
 
 
 class _Telemetry(Protocol):
-    def record(self, event: str, **fields: Any) -> None: ...
+    def record(
+        self,
+        event: str,
+        *,
+        latency_ms: float | None = ...,
+        model: str | None = ...,
+        tier: str | None = ...,
+        source: str | None = ...,
+        error_code: str | None = ...,
+        prompt: str | None = ...,
+        answer: str | None = ...,
+    ) -> None: ...
 
 
 @dataclass
@@ -274,6 +285,7 @@ class Hybrid:
                 text, metrics = first()
             else:
                 text, metrics = self._call(backend, facts.prompt(), temp)
+            text = _strip_echo(text, facts)
             problems = find_contradictions(text, facts) if text.strip() else ["empty answer"]
             if not problems:
                 return _Outcome(text.strip(), _source(backend), metrics)
@@ -350,6 +362,12 @@ class Hybrid:
 
 def _source(backend: TextBackend) -> Source:
     return "cloud" if backend.name == "cloud" else "local"
+
+
+def _strip_echo(text: str, facts: Facts) -> str:
+    """Drop a repeated prompt: a leading "Facts:" label and the request sentence."""
+    text = text.strip().removeprefix("Facts:").replace(facts.question, "")
+    return " ".join(text.split())
 
 
 def _replay(
