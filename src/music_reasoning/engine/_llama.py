@@ -25,10 +25,17 @@ import llama_cpp
 import numpy as np
 from llama_cpp import _internals
 
-from music_reasoning.errors import CorruptedModelError, InferenceError
+from music_reasoning.errors import CorruptedModelError, InferenceError, InvalidInputError
 from music_reasoning.params import GenerationParams
 
-__all__ = ["BackendInfo", "LlamaBackend", "backend_info", "read_metadata"]
+__all__ = [
+    "BackendInfo",
+    "LlamaBackend",
+    "backend_info",
+    "file_type_name",
+    "quantize",
+    "read_metadata",
+]
 
 logger = logging.getLogger(__name__)
 _native_logger = logging.getLogger("music_reasoning.llama_cpp")
@@ -317,3 +324,51 @@ class LlamaBackend:
         self._batch.close()
         self._ctx.close()
         self._model.close()
+
+
+# general.file_type values of unquantized GGUFs (llama.cpp's llama_ftype)
+UNQUANTIZED_FILE_TYPES = {0: "F32", 1: "F16", 32: "BF16"}
+
+
+def file_type_name(value: int) -> str:
+    """The name of a GGUF ``general.file_type`` (``15`` -> ``Q4_K_M``)."""
+    for name in dir(llama_cpp):
+        if name.startswith("LLAMA_FTYPE_MOSTLY_") and getattr(llama_cpp, name) == value:
+            return name.removeprefix("LLAMA_FTYPE_MOSTLY_")
+    return UNQUANTIZED_FILE_TYPES.get(value, str(value))
+
+
+def quantize(
+    src: Path, dst: Path, quantization: str, *, allow_requantize: bool, threads: int
+) -> None:
+    """Write ``src`` re-encoded as ``quantization`` to ``dst`` with llama.cpp's quantizer.
+
+    Raises:
+        InvalidInputError: llama.cpp has no such quantization type.
+        InferenceError: llama.cpp failed (its last error line is in the message).
+    """
+    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{quantization.upper()}", None)
+    if ftype is None:
+        known = sorted(
+            n.removeprefix("LLAMA_FTYPE_MOSTLY_")
+            for n in dir(llama_cpp)
+            if n.startswith("LLAMA_FTYPE_MOSTLY_")
+        )
+        raise InvalidInputError(
+            f"llama.cpp has no quantization {quantization!r}.",
+            suggestion=f"Use one of: {', '.join(known)}.",
+        )
+    _route_native_logs(False)
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = threads
+    params.allow_requantize = allow_requantize
+    _log_state["last_error"] = None
+    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
+    if rc != 0:
+        native = _log_state["last_error"]
+        raise InferenceError(
+            f"llama.cpp could not quantize {src.name} to {quantization}"
+            + (f": {native}" if native else "."),
+            details={"return_code": rc, "source": str(src)},
+        )

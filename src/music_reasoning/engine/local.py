@@ -196,7 +196,9 @@ class LocalEngine:
         from music_reasoning.engine._llama import backend_info, read_metadata
 
         settings = self.settings
-        path = resolve_model_path(self._model_arg, configured=settings.model_path)
+        path = resolve_model_path(
+            self._model_arg, configured=settings.model_path, default=settings.default_model
+        )
         check_gguf_header(path)
         n_parallel = max(1, settings.n_parallel)
         budget = settings.memory_budget_mb << 20 if settings.memory_budget_mb else None

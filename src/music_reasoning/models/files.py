@@ -27,6 +27,8 @@ __all__ = [
     "EMBEDDED_MODEL_NAME",
     "check_gguf_header",
     "embedded_model_path",
+    "is_verified",
+    "mark_verified",
     "models_dir",
     "resolve_model_path",
     "sha256_file",
@@ -80,16 +82,18 @@ def check_gguf_header(path: Path) -> None:
         )
 
 
-def _stamp(path: Path) -> str:
-    st = path.stat()
-    return f"{st.st_size} {st.st_mtime_ns}"
+def is_verified(path: Path, expected: str) -> bool:
+    """True when ``path`` was hashed to ``expected`` and has not changed since."""
+    from music_reasoning.models import _partial  # imports this module: load it late
+
+    return _partial.is_verified(path, expected)
 
 
-def _verified(path: Path, expected: str) -> bool:
-    marker = path.with_name(path.name + ".sha256")
-    if not path.is_file() or not marker.is_file():
-        return False
-    return marker.read_text().strip() == f"{expected} {_stamp(path)}"
+def mark_verified(path: Path, sha256: str) -> None:
+    """Record that ``path`` hashed to ``sha256`` (valid while its size and mtime hold)."""
+    from music_reasoning.models import _partial
+
+    _partial.write_marker(path, sha256)
 
 
 def embedded_model_path() -> Path:
@@ -110,13 +114,13 @@ def embedded_model_path() -> Path:
         ) from exc
     target: Path = models_dir() / str(embedded.MODEL_NAME)
     expected: str = embedded.EXPECTED_SHA256
-    if _verified(target, expected):
+    if is_verified(target, expected):
         return target
     with FileLock(str(target) + ".lock"):
-        if _verified(target, expected):
+        if is_verified(target, expected):
             return target
         if target.is_file() and sha256_file(target) == expected:
-            target.with_name(target.name + ".sha256").write_text(f"{expected} {_stamp(target)}")
+            mark_verified(target, expected)
             return target
         partial = target.with_name(target.name + ".partial")
         logger.info("assembling embedded model into %s", target)
@@ -137,24 +141,41 @@ def embedded_model_path() -> Path:
         with partial.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(partial, target)
-        target.with_name(target.name + ".sha256").write_text(f"{expected} {_stamp(target)}")
+        mark_verified(target, expected)
     return target
 
 
-def resolve_model_path(model: str | os.PathLike[str] | None, *, configured: str | None) -> Path:
-    """Return the model file to load: the argument, else the configured path, else the embedded one.
+def resolve_model_path(
+    model: str | os.PathLike[str] | None,
+    *,
+    configured: str | None,
+    default: str | None = None,
+) -> Path:
+    """Return the model file to load.
+
+    The first of: the argument, the configured path (``MUSIC_REASONING_MODEL_PATH``),
+    the default registry model (``models use``), the embedded model.  Each may be a
+    GGUF path or a registry name ``NAME[:VARIANT]``.
 
     Raises:
-        ModelUnavailableError: an explicit path does not exist (the message names it).
+        ModelUnavailableError: an explicit path does not exist (the message names it),
+            or a registry model is not installed.
     """
     chosen = model if model is not None else configured
+    why = "the model argument" if model is not None else "MUSIC_REASONING_MODEL_PATH"
+    if chosen is None:
+        chosen, why = default, "the default model (models use)"
     if chosen is None or str(chosen) == EMBEDDED_MODEL_NAME:
         return embedded_model_path()
     path = Path(chosen).expanduser()
-    if not path.is_file():
-        raise ModelUnavailableError(
-            f"No model file at {path} (looked there because of "
-            f"{'the model argument' if model is not None else 'MUSIC_REASONING_MODEL_PATH'}).",
-            details={"path": str(path)},
-        )
-    return path
+    if path.is_file():
+        return path
+    text = os.fspath(chosen)
+    if os.sep not in text and not text.endswith(".gguf"):
+        from music_reasoning.models.store import resolve
+
+        return resolve(text)
+    raise ModelUnavailableError(
+        f"No model file at {path} (looked there because of {why}).",
+        details={"path": str(path)},
+    )

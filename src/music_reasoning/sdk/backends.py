@@ -27,7 +27,10 @@ class LocalBackend:
 
     def model_id(self) -> str:
         """Identify the model file without loading it (name, size, modification time)."""
-        path = resolve_model_path(self.model, configured=load_settings().model_path)
+        settings = load_settings()
+        path = resolve_model_path(
+            self.model, configured=settings.model_path, default=settings.default_model
+        )
         st = path.stat()
         return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
 

@@ -1,0 +1,338 @@
+"""The model registry: every model the package knows, built in or added by the user.
+
+Built-in entries ship as ``registry.toml`` next to this module; the user's entries live
+in ``config_dir()/models.toml`` with the same layout and are merged over them (a user
+table may add a model, or give the URLs and SHA-256 of a built-in variant).  A model is
+named ``NAME`` (``gemma3-270m``, ``core3b:v4.5``) and one of its files ``NAME:VARIANT``
+(``core3b:v4.8:Q8_0``); without a variant, the model's ``default_variant`` is meant.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from music_reasoning.config import config_dir
+from music_reasoning.errors import InvalidInputError, ModelUnavailableError
+
+__all__ = [
+    "ModelEntry",
+    "Variant",
+    "Weakness",
+    "add_user_model",
+    "forget_user_model",
+    "get_model",
+    "load_registry",
+    "parse_spec",
+    "user_registry_path",
+]
+
+_QUANT_RE = re.compile(r"^(?:I?Q\d\w*|F16|BF16|F32)$")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(?::[a-z0-9][a-z0-9._-]*)?$")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One file of a model: its quantization, where it comes from and how to check it."""
+
+    quantization: str
+    filename: str
+    urls: tuple[str, ...] = ()
+    size: int | None = None
+    sha256: str | None = None
+    path: str | None = None  # a user file used in place (``models add --path``)
+    embedded: bool = False  # assembled from the package's own wheels, never downloaded
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, (), False)} | {
+            "urls": list(self.urls)
+        }
+
+
+@dataclass(frozen=True)
+class Weakness:
+    """A topic the model is known to get wrong, and what callers should do instead."""
+
+    topic: str
+    description: str
+    accuracy: float | None = None
+    workaround: str = "deterministic"
+    fixed_in: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registry entry (see ``registry.toml`` for the fields)."""
+
+    name: str
+    version: str
+    family: str
+    license: str
+    context_length: int
+    prompt_format: str
+    default_variant: str
+    variants: Mapping[str, Variant]
+    weaknesses: tuple[Weakness, ...] = ()
+    description: str = ""
+    source: str = "builtin"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def variant(self, quantization: str | None = None) -> Variant:
+        """The variant called ``quantization`` (default: ``default_variant``).
+
+        Raises:
+            ModelUnavailableError: the model has no such variant.
+        """
+        q = (quantization or self.default_variant).upper()
+        if q not in self.variants:
+            raise ModelUnavailableError(
+                f"{self.name} has no {q} variant (it has {', '.join(self.variants)}).",
+                suggestion=f"Use one of: {', '.join(f'{self.name}:{v}' for v in self.variants)}, "
+                f"or make one with `music-reasoning models quantize {self.name} --to {q}`.",
+            )
+        return self.variants[q]
+
+    @property
+    def embedded(self) -> bool:
+        """Whether a variant of this model ships inside the package."""
+        return any(v.embedded for v in self.variants.values())
+
+    def route_around(self) -> dict[str, str]:
+        """Topics to answer from the theory layer: unfixed weaknesses with that workaround."""
+        return {w.topic: w.description for w in self.weaknesses if w.workaround == "deterministic"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "family": self.family,
+            "license": self.license,
+            "context_length": self.context_length,
+            "prompt_format": self.prompt_format,
+            "default_variant": self.default_variant,
+            "embedded": self.embedded,
+            "description": self.description,
+            "source": self.source,
+            "variants": {q: v.to_dict() for q, v in self.variants.items()},
+            "weaknesses": [w.__dict__ for w in self.weaknesses],
+        }
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """Split ``NAME[:VARIANT]`` (``core3b:v4.8:Q8_0`` -> ``("core3b:v4.8", "Q8_0")``)."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head and _QUANT_RE.match(tail.upper()):
+        return head, tail.upper()
+    return spec, None
+
+
+def user_registry_path() -> Path:
+    """The user's registry file, ``config_dir()/models.toml``."""
+    return config_dir() / "models.toml"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(
+            f"Cannot read the model registry {path}: {exc}", suggestion="Fix or delete the file."
+        ) from exc
+    models = data.get("models", {})
+    return models if isinstance(models, dict) else {}
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelEntry:
+    try:
+        variants = {
+            q.upper(): Variant(
+                quantization=q.upper(),
+                filename=str(v.get("filename") or f"{name.replace(':', '-')}-{q.lower()}.gguf"),
+                urls=tuple(str(u) for u in v.get("urls", ())),
+                size=int(v["size"]) if v.get("size") else None,
+                sha256=str(v["sha256"]).lower() if v.get("sha256") else None,
+                path=str(v["path"]) if v.get("path") else None,
+                embedded=bool(v.get("embedded", False)),
+            )
+            for q, v in raw.get("variants", {}).items()
+        }
+        weaknesses = tuple(
+            Weakness(
+                topic=str(w["topic"]),
+                description=str(w.get("description", "")),
+                accuracy=float(w["accuracy"]) if w.get("accuracy") is not None else None,
+                workaround=str(w.get("workaround", "deterministic")),
+                fixed_in=str(w["fixed_in"]) if w.get("fixed_in") else None,
+            )
+            for w in raw.get("weaknesses", ())
+        )
+        default = str(raw.get("default_variant") or next(iter(variants), "Q4_K_M")).upper()
+        return ModelEntry(
+            name=name,
+            version=str(raw.get("version", name)),
+            family=str(raw.get("family", "custom")),
+            license=str(raw.get("license", "unknown")),
+            context_length=int(raw.get("context_length", 2048)),
+            prompt_format=str(raw.get("prompt_format", "chat")),
+            default_variant=default,
+            variants=variants,
+            weaknesses=weaknesses,
+            description=str(raw.get("description", "")),
+            source=source,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"Registry entry {name!r} is malformed: {exc}",
+            suggestion=f"Fix the entry in {user_registry_path()}.",
+        ) from exc
+
+
+def _builtin() -> dict[str, Any]:
+    text = importlib.resources.files(__package__).joinpath("registry.toml").read_text()
+    models: dict[str, Any] = tomllib.loads(text).get("models", {})
+    return models
+
+
+def load_registry() -> dict[str, ModelEntry]:
+    """Every known model: the built-in entries with the user's merged over them."""
+    builtin = _builtin()
+    user = _read(user_registry_path())
+    entries: dict[str, ModelEntry] = {}
+    for name in dict.fromkeys([*builtin, *user]):
+        raw = _merge(builtin.get(name, {}), user.get(name, {}))
+        source = "builtin" if name in builtin else "user"
+        if name in builtin and name in user:
+            source = "builtin+user"
+        entries[name] = _entry(name, raw, source)
+    return entries
+
+
+def get_model(name: str) -> ModelEntry:
+    """The entry called ``name`` (a ``:VARIANT`` suffix is ignored).
+
+    Raises:
+        ModelUnavailableError: no such model, listing the known names.
+    """
+    base, _ = parse_spec(name)
+    registry = load_registry()
+    if base not in registry:
+        raise ModelUnavailableError(
+            f"No model called {base!r} in the registry.",
+            suggestion=f"Known models: {', '.join(registry)}. "
+            "Add one with `music-reasoning models add NAME --path FILE` or `--url URL`.",
+        )
+    return registry[base]
+
+
+def _write_user(models: Mapping[str, Any]) -> Path:
+    path = user_registry_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(tomli_w.dumps({"models": dict(models)}).encode())
+    os.replace(tmp, path)
+    return path
+
+
+def add_user_model(
+    name: str,
+    *,
+    quantization: str = "Q4_K_M",
+    path: Path | None = None,
+    urls: Sequence[str] = (),
+    sha256: str | None = None,
+    size: int | None = None,
+    prompt_format: str | None = None,
+    license: str | None = None,
+    context_length: int | None = None,
+    description: str | None = None,
+    managed: bool = False,
+) -> ModelEntry:
+    """Add (or extend) a user entry with one variant and store it in ``models.toml``.
+
+    ``managed=True`` records a file the store itself produced (``models quantize``):
+    it lives in the store's folder and has a checksum but no URL.
+
+    Raises:
+        InvalidInputError: a bad name, checksum, or neither ``path`` nor ``urls``.
+    """
+    base, spec_q = parse_spec(name)
+    quantization = (spec_q or quantization).upper()
+    if not _NAME_RE.match(base):
+        raise InvalidInputError(
+            f"Model name {base!r} is not valid.",
+            suggestion="Use lower-case letters, digits, '.', '-', '_' and at most one ':'.",
+        )
+    if not _QUANT_RE.match(quantization):
+        raise InvalidInputError(f"{quantization!r} is not a quantization name (Q4_K_M, Q8_0, F16).")
+    if path is None and not urls and not (managed and sha256):
+        raise InvalidInputError("Give --path FILE or --url URL.")
+    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise InvalidInputError(f"{sha256!r} is not a SHA-256 (64 hex digits).")
+    if urls and not sha256:
+        raise InvalidInputError(
+            "A model fetched from a URL needs its --sha256, so a corrupt download is caught."
+        )
+    variant: dict[str, Any] = {"urls": list(urls)}
+    if path is not None:
+        variant["path"] = str(Path(path).expanduser().resolve())
+        variant["filename"] = Path(path).name
+    else:
+        variant["filename"] = f"{base.replace(':', '-')}-{quantization.lower()}.gguf"
+    if sha256:
+        variant["sha256"] = sha256.lower()
+    if size:
+        variant["size"] = int(size)
+    models = _read(user_registry_path())
+    table = dict(models.get(base, {}))
+    for key, value in (
+        ("prompt_format", prompt_format),
+        ("license", license),
+        ("context_length", context_length),
+        ("description", description),
+    ):
+        if value is not None:
+            table[key] = value
+    if base not in _builtin():  # a built-in model keeps its own default
+        table.setdefault("default_variant", quantization)
+    table.setdefault("variants", {})[quantization] = variant
+    models[base] = table
+    _write_user(models)
+    return get_model(base)
+
+
+def forget_user_model(name: str) -> bool:
+    """Remove a user entry (or one variant of it with ``NAME:VARIANT``); True if removed."""
+    base, quantization = parse_spec(name)
+    models = _read(user_registry_path())
+    if base not in models:
+        return False
+    if quantization:
+        variants = models[base].get("variants", {})
+        if quantization not in variants:
+            return False
+        del variants[quantization]
+    else:
+        del models[base]
+    _write_user(models)
+    return True

@@ -1,0 +1,287 @@
+"""The model store: which registry variants are on disk, verified, and where.
+
+Layout (under ``cache_dir()/models``)::
+
+    gemma-3-270m-q4_k_m.gguf                  the embedded model (assembled, see files.py)
+    core3b-v4.8/Q8_0/core3b-v4.8-q8_0.gguf    a pulled or quantized variant
+    core3b-v4.8/Q8_0/….gguf.sha256            "<sha256> <size> <mtime_ns>": verified
+    core3b-v4.8/Q8_0/….gguf.partial           an interrupted download (resumable)
+
+A variant added with ``models add --path`` stays where it is (the registry records
+its path); ``models rm`` then only forgets it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from music_reasoning.config import load_settings, save_setting
+from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
+from music_reasoning.models.download import download_model
+from music_reasoning.models.files import (
+    EMBEDDED_MODEL_NAME,
+    check_gguf_header,
+    embedded_model_path,
+    is_verified,
+    mark_verified,
+    models_dir,
+    sha256_file,
+)
+from music_reasoning.models.registry import (
+    ModelEntry,
+    Variant,
+    forget_user_model,
+    get_model,
+    load_registry,
+    parse_spec,
+)
+
+__all__ = [
+    "ModelRow",
+    "default_spec",
+    "gguf_metadata",
+    "info",
+    "list_models",
+    "pull",
+    "remove",
+    "resolve",
+    "use",
+    "variant_path",
+    "verify",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def variant_path(entry: ModelEntry, variant: Variant) -> Path:
+    """Where ``variant`` of ``entry`` lives (or will live once pulled)."""
+    if variant.path:
+        return Path(variant.path)
+    if variant.embedded:
+        return models_dir() / variant.filename
+    return models_dir() / entry.name.replace(":", "-") / variant.quantization / variant.filename
+
+
+def _lookup(spec: str) -> tuple[ModelEntry, Variant]:
+    name, quantization = parse_spec(spec)
+    entry = get_model(name)
+    return entry, entry.variant(quantization)
+
+
+def default_spec() -> str:
+    """The default model: ``default_model`` from settings, else the embedded one."""
+    return load_settings().default_model or EMBEDDED_MODEL_NAME
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One line of ``models list``."""
+
+    name: str
+    variant: str
+    size: int | None
+    installed: bool
+    verified: bool
+    default: bool
+    path: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def list_models() -> list[ModelRow]:
+    """Every variant of every registry model, installed or available."""
+    default_name, default_q = parse_spec(default_spec())
+    rows = []
+    for entry in load_registry().values():
+        for q, variant in entry.variants.items():
+            path = variant_path(entry, variant)
+            installed = path.is_file()
+            rows.append(
+                ModelRow(
+                    name=entry.name,
+                    variant=q,
+                    size=path.stat().st_size if installed else variant.size,
+                    installed=installed,
+                    verified=bool(
+                        installed and variant.sha256 and is_verified(path, variant.sha256)
+                    ),
+                    default=entry.name == default_name
+                    and q == (default_q or entry.default_variant),
+                    path=str(path),
+                    source=entry.source,
+                )
+            )
+    return rows
+
+
+def resolve(spec: str, *, pull_missing: bool = False) -> Path:
+    """The file of ``NAME[:VARIANT]``, pulling it first when asked and possible.
+
+    Raises:
+        ModelUnavailableError: unknown model or variant, or not installed.
+    """
+    entry, variant = _lookup(spec)
+    if variant.embedded:
+        return embedded_model_path()
+    path = variant_path(entry, variant)
+    if path.is_file():
+        return path
+    if pull_missing and variant.urls:
+        return pull(spec)
+    hint = (
+        f"run `music-reasoning models pull {entry.name}:{variant.quantization}`"
+        if variant.urls
+        else f"give it a URL with `music-reasoning models add {entry.name}:"
+        f"{variant.quantization} --url URL --sha256 HEX` (or --path FILE), then pull it"
+    )
+    raise ModelUnavailableError(
+        f"{entry.name}:{variant.quantization} is not installed (expected at {path}).",
+        suggestion=hint[0].upper() + hint[1:] + ".",
+        details={"path": str(path)},
+    )
+
+
+def pull(spec: str, *, progress: bool | None = None, parts: int = 4) -> Path:
+    """Download ``NAME[:VARIANT]`` from its URLs (with mirrors), verified, and return it.
+
+    Raises:
+        ModelUnavailableError: the variant has no URL or no checksum.
+        DownloadError, InsufficientDiskError, CorruptedModelError: see download_model.
+    """
+    entry, variant = _lookup(spec)
+    if variant.embedded:
+        return embedded_model_path()
+    if variant.path:
+        return Path(variant.path)
+    if not variant.urls or not variant.sha256:
+        raise ModelUnavailableError(
+            f"{entry.name}:{variant.quantization} has no download URL and SHA-256 configured.",
+            suggestion=f"Run `music-reasoning models add {entry.name}:{variant.quantization} "
+            "--url URL --sha256 HEX` first (mirrors: repeat --url).",
+        )
+    dest = variant_path(entry, variant)
+    path = download_model(
+        list(variant.urls),
+        dest,
+        sha256=variant.sha256,
+        size=variant.size,
+        parts=parts,
+        progress=progress,
+    )
+    check_gguf_header(path)
+    return path
+
+
+def verify(spec: str) -> dict[str, Any]:
+    """Re-hash an installed variant against the registry.
+
+    Raises:
+        ModelUnavailableError: not installed.
+        CorruptedModelError: the hash differs (both hashes in the message).
+    """
+    entry, variant = _lookup(spec)
+    path = embedded_model_path() if variant.embedded else variant_path(entry, variant)
+    if not path.is_file():
+        raise ModelUnavailableError(f"{spec} is not installed (expected at {path}).")
+    actual = sha256_file(path)
+    expected = variant.sha256
+    if expected is None:
+        mark_verified(path, actual)
+        return {"model": f"{entry.name}:{variant.quantization}", "sha256": actual, "ok": None}
+    if actual != expected:
+        path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+        raise CorruptedModelError(
+            f"{path} has SHA-256 {actual}, but the registry expects {expected}.",
+            suggestion=f"Delete it with `music-reasoning models rm {spec}` and pull it again.",
+            details={"path": str(path), "expected_sha256": expected, "actual_sha256": actual},
+        )
+    mark_verified(path, actual)
+    return {"model": f"{entry.name}:{variant.quantization}", "sha256": actual, "ok": True}
+
+
+def remove(spec: str, *, forget: bool = False) -> list[str]:
+    """Delete a variant's file (and its marker and partials); ``forget`` drops a user entry.
+
+    A ``--path`` variant's file is never deleted, only forgotten.  Returns what was done.
+    """
+    entry, variant = _lookup(spec)
+    done: list[str] = []
+    path = variant_path(entry, variant)
+    if not variant.path:
+        for p in (path, *path.parent.glob(path.name + ".*")):
+            if p.exists() and not p.name.endswith(".lock"):
+                p.unlink()
+                done.append(f"deleted {p}")
+    forgettable = forget or variant.path
+    if forgettable and forget_user_model(f"{entry.name}:{variant.quantization}"):
+        done.append(f"forgot {entry.name}:{variant.quantization}")
+    return done
+
+
+def use(spec: str) -> str:
+    """Make ``NAME[:VARIANT]`` the default model (stored in config.toml); returns it.
+
+    Raises:
+        ModelUnavailableError: unknown model or variant.
+    """
+    entry, variant = _lookup(spec)
+    chosen = (
+        entry.name
+        if variant.quantization == entry.default_variant
+        else (f"{entry.name}:{variant.quantization}")
+    )
+    save_setting("default_model", chosen)
+    return chosen
+
+
+def gguf_metadata(path: Path) -> dict[str, Any]:
+    """A few GGUF header fields read with the ``gguf`` package (no llama.cpp, no weights).
+
+    Raises:
+        CorruptedModelError: the file is not a readable GGUF.
+    """
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(str(path))
+    except (OSError, ValueError) as exc:
+        raise CorruptedModelError(f"{path} is not a readable GGUF file: {exc}") from exc
+    arch = reader.fields.get("general.architecture")
+    arch_name = str(arch.contents()) if arch else ""
+    wanted = {
+        "architecture": "general.architecture",
+        "name": "general.name",
+        "size_label": "general.size_label",
+        "license": "general.license",
+        "file_type": "general.file_type",
+        "quantization_version": "general.quantization_version",
+        "context_length": f"{arch_name}.context_length",
+        "embedding_length": f"{arch_name}.embedding_length",
+        "block_count": f"{arch_name}.block_count",
+        "chat_template": "tokenizer.chat_template",
+    }
+    out: dict[str, Any] = {"tensors": len(reader.tensors)}
+    for label, key in wanted.items():
+        f = reader.fields.get(key)
+        if f is not None:
+            value = f.contents()
+            out[label] = "(present)" if label == "chat_template" else value
+    return out
+
+
+def info(spec: str) -> dict[str, Any]:
+    """Registry data, install state and (when installed) GGUF metadata of a model."""
+    entry, variant = _lookup(spec)
+    data = entry.to_dict()
+    path = embedded_model_path() if variant.embedded else variant_path(entry, variant)
+    data["variant"] = variant.quantization
+    data["path"] = str(path)
+    data["installed"] = path.is_file()
+    if path.is_file():
+        data["gguf"] = gguf_metadata(path)
+    return data
