@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from music_reasoning.cli.models_cmd import models
 from music_reasoning.cli.telemetry_cmd import telemetry
 from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import _params, get_engine
@@ -414,6 +415,7 @@ def config_show(as_json: bool) -> None:
 
 
 cli.add_command(telemetry)
+cli.add_command(models)
 
 
 def main(argv: list[str] | None = None) -> int:

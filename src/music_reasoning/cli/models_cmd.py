@@ -1,0 +1,171 @@
+"""``music-reasoning models``: the registry and the model store, from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from music_reasoning.models import store
+from music_reasoning.models.registry import add_user_model
+
+__all__ = ["models"]
+
+_json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _echo(data: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    if isinstance(data, dict):
+        for key, value in data.items():
+            click.echo(f"{key:16} {value}")
+    else:
+        for line in data:
+            click.echo(line)
+
+
+def _size(n: int | None) -> str:
+    return "?" if n is None else f"{n / 2**20:,.0f} MiB"
+
+
+@click.group("models")
+def models() -> None:
+    """List, pull, verify, remove, add, choose and quantize models."""
+
+
+@models.command("list")
+@_json
+def list_cmd(as_json: bool) -> None:
+    """Every model variant the registry knows, installed or available."""
+    rows = store.list_models()
+    if as_json:
+        _echo([r.to_dict() for r in rows], True)
+        return
+    click.echo(f"{'model':20} {'variant':8} {'size':>10}  {'state':18} default")
+    for r in rows:
+        state = "installed, verified" if r.verified else "installed" if r.installed else "available"
+        click.echo(
+            f"{r.name:20} {r.variant:8} {_size(r.size):>10}  {state:18} {'*' if r.default else ''}"
+        )
+
+
+@models.command()
+@click.argument("spec")
+@click.option("--parts", type=int, default=4, show_default=True, help="Parallel ranged parts.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def pull(spec: str, parts: int, quiet: bool) -> None:
+    """Download NAME[:VARIANT] (resumable, checksummed)."""
+    path = store.pull(spec, progress=False if quiet else None, parts=parts)
+    click.echo(str(path))
+
+
+@models.command()
+@click.argument("spec", required=False)
+@_json
+def verify(spec: str | None, as_json: bool) -> None:
+    """Re-hash an installed model (all installed ones without NAME)."""
+    specs = (
+        [spec] if spec else [f"{r.name}:{r.variant}" for r in store.list_models() if r.installed]
+    )
+    results = [store.verify(s) for s in specs]
+    _echo(results if as_json else [f"{r['model']}: ok ({r['sha256']})" for r in results], as_json)
+
+
+@models.command()
+@click.argument("spec")
+@click.option("--forget", is_flag=True, help="Also drop a user-added registry entry.")
+def rm(spec: str, forget: bool) -> None:
+    """Delete a model file (and its partial download)."""
+    done = store.remove(spec, forget=forget)
+    _echo(done or [f"{spec}: nothing to remove"], False)
+
+
+@models.command()
+@click.argument("spec")
+@click.option("--path", "path", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--url", "urls", multiple=True, help="Download URL; repeat for mirrors.")
+@click.option("--sha256", default=None, help="Expected SHA-256 (required with --url).")
+@click.option("--size", type=int, default=None, help="Expected size in bytes.")
+@click.option("--quantization", default="Q4_K_M", show_default=True)
+@click.option("--format", "prompt_format", type=click.Choice(["chat", "base"]), default=None)
+@click.option("--license", "license_", default=None)
+@click.option("--context-length", type=int, default=None)
+@_json
+def add(
+    spec: str,
+    path: Path | None,
+    urls: tuple[str, ...],
+    sha256: str | None,
+    size: int | None,
+    quantization: str,
+    prompt_format: str | None,
+    license_: str | None,
+    context_length: int | None,
+    as_json: bool,
+) -> None:
+    """Add a model to your registry: a local GGUF (--path) or a download (--url)."""
+    entry = add_user_model(
+        spec,
+        quantization=quantization,
+        path=path,
+        urls=urls,
+        sha256=sha256,
+        size=size,
+        prompt_format=prompt_format,
+        license=license_,
+        context_length=context_length,
+    )
+    _echo(entry.to_dict() if as_json else [f"added {entry.name}"], as_json)
+
+
+@models.command()
+@click.argument("spec")
+def use(spec: str) -> None:
+    """Make NAME[:VARIANT] the default model."""
+    click.echo(f"default model: {store.use(spec)}")
+
+
+@models.command()
+@click.argument("spec")
+@_json
+def info(spec: str, as_json: bool) -> None:
+    """Registry data, GGUF metadata and known weaknesses of a model."""
+    data = store.info(spec)
+    if as_json:
+        _echo(data, True)
+        return
+    for key in ("name", "family", "version", "license", "context_length", "prompt_format"):
+        click.echo(f"{key:16} {data[key]}")
+    state = "installed" if data["installed"] else "not installed"
+    click.echo(f"{'variant':16} {data['variant']} ({state})")
+    click.echo(f"{'path':16} {data['path']}")
+    for key, value in data.get("gguf", {}).items():
+        click.echo(f"gguf.{key:11} {value}")
+    for w in data["weaknesses"]:
+        fixed = f", fixed in {w['fixed_in']}" if w.get("fixed_in") else ""
+        how = f"workaround: {w['workaround']}{fixed}"
+        click.echo(f"weakness         {w['topic']}: {w['description']} ({how})")
+
+
+@models.command()
+@click.argument("spec")
+@click.option("--to", "to", required=True, help="Target type, e.g. Q4_K_M, Q8_0, Q4_0.")
+@click.option("--allow-requantize", is_flag=True, help="Quantize an already quantized source.")
+@_json
+def quantize(spec: str, to: str, allow_requantize: bool, as_json: bool) -> None:
+    """Make a variant locally with llama.cpp's quantizer and register it."""
+    from music_reasoning.engine.quantize import quantize_model
+
+    result = quantize_model(spec, to, allow_requantize=allow_requantize)
+    if as_json:
+        _echo(result.to_dict(), True)
+        return
+    if result.requantized:
+        click.echo(
+            f"note: {spec} was already {result.source_type}; requantizing loses accuracy.", err=True
+        )
+    click.echo(f"{result.model}: {result.path} ({_size(result.size)}, sha256 {result.sha256})")
