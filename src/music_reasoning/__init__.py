@@ -24,6 +24,7 @@ from music_reasoning.engine.runtime import (
     load_model,
     stream_explanation,
     unload_model,
+    use_model,
     warmup_model,
 )
 from music_reasoning.errors import (
@@ -80,6 +81,7 @@ __all__ = [
     "scale",
     "stream_explanation",
     "unload_model",
+    "use_model",
     "warmup_model",
 ]
 

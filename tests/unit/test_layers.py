@@ -102,6 +102,7 @@ def test_public_api_is_pinned() -> None:
             "scale",
             "stream_explanation",
             "unload_model",
+            "use_model",
             "warmup_model",
         ]
     )

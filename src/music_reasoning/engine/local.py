@@ -158,6 +158,7 @@ class LocalEngine:
         self._gen_lock = threading.Lock()
         self._users = 0
         self._users_cv = threading.Condition()
+        self.last_used = time.monotonic()
         self._loaded: _Loaded | None = None
         self._load_count = 0
         self._last_error: MusicReasoningError | None = None
@@ -261,7 +262,13 @@ class LocalEngine:
         finally:
             with self._users_cv:
                 self._users -= 1
+                self.last_used = time.monotonic()
                 self._users_cv.notify_all()
+
+    @property
+    def in_use(self) -> bool:
+        """Whether a call is using the model right now."""
+        return self._users > 0
 
     def unload(self) -> None:
         """Free the model and its context; the next call loads it again.

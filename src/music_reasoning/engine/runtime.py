@@ -1,7 +1,8 @@
 """The convenience API: functions bound to one process-wide default :class:`LocalEngine`.
 
 ``generate_explanation`` and friends load the default model lazily on first use.
-Pass ``model=`` to use another GGUF for one call (its engine is kept for reuse).
+Pass ``model=`` (a GGUF path or a registry name) to use another model for one call;
+engines live in an :class:`~.pool.EnginePool`, several at once within a memory budget.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from music_reasoning.engine.local import (
     TextStream,
 )
 from music_reasoning.engine.metrics import Metrics, MetricsHook
+from music_reasoning.engine.pool import EnginePool
+from music_reasoning.errors import InvalidInputError
+from music_reasoning.models.files import EMBEDDED_MODEL_NAME
+from music_reasoning.models.registry import parse_spec
+from music_reasoning.models.store import resolve
 from music_reasoning.params import DEFAULT_MAX_TOKENS, GenerationParams, resolve_params
 
 __all__ = [
@@ -32,27 +38,51 @@ __all__ = [
     "generate_highly_creative_idea",
     "get_engine",
     "get_model_status",
+    "get_pool",
     "is_model_loaded",
     "load_model",
     "stream_explanation",
     "unload_model",
+    "use_model",
     "warmup_model",
 ]
 
 ModelArg = str | os.PathLike[str] | None
 
-_engines: dict[str, LocalEngine] = {}
-_engines_lock = threading.Lock()
+_pool: EnginePool | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool() -> EnginePool:
+    """The process-wide :class:`EnginePool` (created on first use from settings)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = EnginePool()
+        return _pool
 
 
 def get_engine(model: ModelArg = None) -> LocalEngine:
-    """Return the engine for ``model`` (None: the default model), creating it once."""
-    key = "" if model is None else os.fspath(model)
-    with _engines_lock:
-        engine = _engines.get(key)
-        if engine is None:
-            engine = _engines[key] = LocalEngine(model)
-        return engine
+    """Return the engine for ``model`` (a path, ``NAME[:VARIANT]``, or None: the default).
+
+    Engines are kept in the pool: several models may be loaded at once within the memory
+    budget; the least recently used idle ones are unloaded to make room.
+    """
+    return get_pool().get(model)
+
+
+def use_model(model: ModelArg) -> str:
+    """Make ``model`` the default for this process (``models use`` stores it for good).
+
+    Returns the model file it resolves to.
+
+    Raises:
+        ModelUnavailableError: the model is unknown or not installed.
+    """
+    pool = get_pool()
+    path = pool.resolve(model)
+    pool.default_model = None if model is None else os.fspath(model)
+    return str(path)
 
 
 def _params(
@@ -181,9 +211,33 @@ def batch_generate_explanations(
     return engine.batch(prompts, params, on_metrics=on_metrics)
 
 
-def load_model(model: ModelArg = None) -> ModelStatus:
-    """Load the model now instead of on first use; returns its status."""
+def load_model(model: ModelArg = None, *, quantization: str | None = None) -> ModelStatus:
+    """Load the model now instead of on first use; returns its status.
+
+    ``quantization`` picks that variant of a registry model (``"Q8_0"``), pulling it
+    first when it has a URL and is not installed yet.
+
+    Raises:
+        InvalidInputError: ``quantization`` with a model given as a file path.
+        ModelUnavailableError: no such model or variant, or it cannot be pulled.
+    """
+    if quantization is not None:
+        model = _variant_spec(model, quantization)
+        resolve(str(model), pull_missing=True)
     return get_engine(model).load()
+
+
+def _variant_spec(model: ModelArg, quantization: str) -> str:
+    pool = get_pool()
+    base = model if model is not None else pool.default_model or pool.settings.default_model
+    text = os.fspath(base) if base is not None else EMBEDDED_MODEL_NAME
+    if os.sep in text or text.endswith(".gguf"):
+        raise InvalidInputError(
+            f"quantization={quantization!r} needs a registry model, not the file {text}.",
+            suggestion="Pass model='NAME' (see `music-reasoning models list`).",
+        )
+    name, _ = parse_spec(text)
+    return f"{name}:{quantization.upper()}"
 
 
 def unload_model(model: ModelArg = None) -> None:

@@ -56,6 +56,8 @@ def _build(**options: Any) -> Hybrid:
     settings = options.pop("settings", None) or load_settings()
     if "local" not in options:
         options["local"] = LocalBackend()
+    if "weaknesses" not in options and isinstance(options["local"], LocalBackend):
+        options["weaknesses"] = options["local"].weaknesses()
     if "cloud" not in options:
         options["cloud"] = CloudClient.from_settings(settings)
     if "cache" not in options and settings.cache_enabled:

@@ -9,7 +9,8 @@ from typing import Any
 from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import get_engine
 from music_reasoning.errors import MusicReasoningError
-from music_reasoning.models.files import resolve_model_path
+from music_reasoning.models.files import EMBEDDED_MODEL_NAME, resolve_model_path
+from music_reasoning.models.registry import get_model
 from music_reasoning.params import GenerationParams
 from music_reasoning.sdk.facts import grounded_examples
 
@@ -33,6 +34,23 @@ class LocalBackend:
         )
         st = path.stat()
         return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+
+    def weaknesses(self) -> dict[str, str]:
+        """Known weaknesses of this model from the registry (topic -> description).
+
+        Empty for a model given as a file path that the registry does not name.
+        """
+        settings = load_settings()
+        chosen = self.model if self.model is not None else settings.model_path
+        if chosen is None:
+            chosen = settings.default_model or EMBEDDED_MODEL_NAME
+        text = os.fspath(chosen)
+        if os.sep in text or text.endswith(".gguf"):
+            return {}
+        try:
+            return get_model(text).route_around()
+        except MusicReasoningError:
+            return {}
 
     def generate(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
         completion = get_engine(self.model).complete(prompt, params, history=self._examples)
