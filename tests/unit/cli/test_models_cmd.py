@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from music_reasoning.cli.main import cli, main
+
+DATA = b"GGUF" + os.urandom(4096)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_add_list_info_use_verify_rm(tmp_path: Path) -> None:
+    gguf = tmp_path / "mine.gguf"
+    gguf.write_bytes(DATA)
+    code, out = run("models", "add", "mine", "--path", str(gguf), "--format", "base")
+    assert code == 0 and "added mine" in out
+    code, out = run("models", "list", "--json")
+    rows = {(r["name"], r["variant"]): r for r in json.loads(out)}
+    assert rows[("mine", "Q4_K_M")]["installed"] and rows[("gemma3-270m", "Q4_K_M")]["default"]
+    assert not rows[("core3b:v4.8", "Q8_0")]["installed"]
+    code, out = run("models", "use", "mine")
+    assert code == 0 and "default model: mine" in out
+    code, out = run("models", "verify", "mine", "--json")
+    assert json.loads(out)[0]["sha256"] == hashlib.sha256(DATA).hexdigest()
+    code, out = run("models", "rm", "mine")
+    assert "forgot mine" in out and gguf.exists()
+
+
+def test_info_shows_known_weaknesses() -> None:
+    code, out = run("models", "info", "core3b:v4.5")
+    assert code == 0
+    assert "backdoor_progression" in out and "fixed in core3b:v4.8" in out
+
+
+def test_errors_are_one_line_with_a_code(capsys: object) -> None:
+    assert main(["models", "pull", "core3b:v4.8"]) == 3  # MODEL_UNAVAILABLE
+    assert main(["models", "info", "no-such-model"]) == 3
+    assert main(["models", "add", "x", "--url", "http://127.0.0.1:1/x"]) == 2  # no sha256

@@ -1,0 +1,82 @@
+"""The store against a real loopback HTTP server: pull, verify, remove, default."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from music_reasoning.config import load_settings
+from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
+from music_reasoning.models import store
+from music_reasoning.models.registry import add_user_model
+from tests.support.http_server import FileServer
+
+DATA = b"GGUF" + os.urandom(300_000)
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+def test_pull_verify_list_use_and_remove(serve: Callable[..., FileServer]) -> None:
+    srv = serve(DATA)
+    add_user_model("tiny", urls=[srv.url], sha256=SHA, size=len(DATA), prompt_format="base")
+    with pytest.raises(ModelUnavailableError) as exc:
+        store.resolve("tiny")
+    assert "models pull tiny:Q4_K_M" in exc.value.suggestion
+    path = store.pull("tiny", progress=False)
+    assert path.read_bytes() == DATA and store.resolve("tiny") == path
+    row = next(r for r in store.list_models() if r.name == "tiny")
+    assert (row.installed, row.verified, row.size, row.default) == (True, True, len(DATA), False)
+    assert store.verify("tiny")["ok"] is True
+    assert store.use("tiny") == "tiny" and load_settings().default_model == "tiny"
+    assert next(r for r in store.list_models() if r.name == "tiny").default
+    done = store.remove("tiny")
+    assert any("deleted" in d for d in done) and not path.exists()
+
+
+def test_mirror_is_used_when_the_primary_fails(serve: Callable[..., FileServer]) -> None:
+    dead, good = serve(DATA, status=503), serve(DATA)
+    add_user_model("tiny", urls=[dead.url, good.url], sha256=SHA)
+    assert store.pull("tiny", progress=False).read_bytes() == DATA
+    assert good.gets
+
+
+def test_wrong_checksum_leaves_no_model(serve: Callable[..., FileServer]) -> None:
+    srv = serve(DATA, corrupt_at=1000)
+    add_user_model("tiny", urls=[srv.url], sha256=SHA)
+    with pytest.raises(CorruptedModelError) as exc:
+        store.pull("tiny", progress=False)
+    assert SHA in exc.value.message
+    target = Path(next(r.path for r in store.list_models() if r.name == "tiny"))
+    assert not target.exists()  # no half-file posing as a model
+    with pytest.raises(ModelUnavailableError):
+        store.resolve("tiny")
+
+
+def test_verify_catches_a_file_changed_on_disk(serve: Callable[..., FileServer]) -> None:
+    add_user_model("tiny", urls=[serve(DATA).url], sha256=SHA)
+    path = store.pull("tiny", progress=False)
+    with path.open("r+b") as fh:
+        fh.seek(5000)
+        fh.write(b"\xff\xff")
+    with pytest.raises(CorruptedModelError) as exc:
+        store.verify("tiny")
+    assert SHA in exc.value.message and exc.value.details["actual_sha256"] != SHA
+    assert not next(r for r in store.list_models() if r.name == "tiny").verified
+
+
+def test_a_variant_without_url_says_how_to_configure_it() -> None:
+    with pytest.raises(ModelUnavailableError) as exc:
+        store.pull("core3b:v4.8:Q8_0")
+    assert "models add core3b:v4.8:Q8_0 --url" in exc.value.suggestion
+
+
+def test_path_entries_are_used_in_place_and_only_forgotten(tmp_path: Path) -> None:
+    gguf = tmp_path / "mine.gguf"
+    gguf.write_bytes(DATA)
+    add_user_model("mine", path=gguf)
+    assert store.resolve("mine") == gguf.resolve()
+    assert store.verify("mine")["sha256"] == SHA
+    assert store.remove("mine") == ["forgot mine:Q4_K_M"] and gguf.exists()
