@@ -3,6 +3,7 @@ with llama.cpp's quantizer; LRU eviction within a budget, keep-alive, registry n
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -128,3 +129,13 @@ def test_cli_quantize_guard_and_info(in_home: Path, capsys: pytest.CaptureFixtur
     assert main(["models", "info", "gemma3-270m:Q4_0"]) == 0
     out = capsys.readouterr().out
     assert "gguf.architecture gemma3" in out and "installed" in out
+
+
+def test_bench_reports_every_installed_variant(
+    in_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "--variants", "--runs", "1", "--max-tokens", "4", "--json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"gemma3-270m:Q4_K_M", "gemma3-270m:Q4_0"}
+    assert rows["gemma3-270m:Q4_0"]["size_mib"] < rows["gemma3-270m:Q4_K_M"]["size_mib"]
+    assert all(r["load_ms"] > 0 and r["decode_tokens_per_second"] > 0 for r in rows.values())

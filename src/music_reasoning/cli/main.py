@@ -214,11 +214,25 @@ def warmup(model: str | None, as_json: bool) -> None:
 @_model
 @click.option("--runs", type=int, default=5, show_default=True, help="Warm calls per measurement.")
 @click.option("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, show_default=True)
+@click.option(
+    "--variants", is_flag=True, help="Size, load time and tokens/s of each installed variant."
+)
 @_as_json
-def bench(model: str | None, runs: int, max_tokens: int, as_json: bool) -> None:
+def bench(model: str | None, runs: int, max_tokens: int, variants: bool, as_json: bool) -> None:
     """Benchmark this package against raw llama-cpp-python in one run."""
-    from music_reasoning.engine.bench import format_report, run_benchmark
+    from music_reasoning.engine.bench import format_report, run_benchmark, run_variant_benchmark
 
+    if variants:
+        rows = run_variant_benchmark(model or "gemma3-270m", runs=runs, max_tokens=max_tokens)
+        if as_json:
+            _echo_json(rows)
+            return
+        for r in rows:
+            click.echo(
+                f"{r['model']:24} {r['size_mib']:8.1f} MiB  load {r['load_ms']:7.0f} ms  "
+                f"{r['decode_tokens_per_second']:6.1f} tok/s"
+            )
+        return
     report = run_benchmark(model=model, runs=runs, max_tokens=max_tokens)
     if as_json:
         _echo_json(report)

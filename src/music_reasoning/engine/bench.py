@@ -27,7 +27,7 @@ from music_reasoning.engine.hardware import default_threads
 from music_reasoning.engine.local import LocalEngine
 from music_reasoning.params import GenerationParams
 
-__all__ = ["format_report", "run_benchmark"]
+__all__ = ["format_report", "run_benchmark", "run_variant_benchmark"]
 
 LONG_PROMPT = (
     "The following is a long, detailed lecture on harmony in Western music, covering "
@@ -263,3 +263,36 @@ def format_report(report: dict[str, Any]) -> str:
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
             lines.append(f"  {key:34} {shown}")
     return "\n".join(lines)
+
+
+def run_variant_benchmark(
+    model: str = "gemma3-270m", *, runs: int = 3, max_tokens: int = 64
+) -> list[dict[str, Any]]:
+    """Size, load time and decode tokens/s of every installed variant of a registry model."""
+    from music_reasoning.models.registry import parse_spec
+    from music_reasoning.models.store import list_models
+
+    name, _ = parse_spec(model)
+    rows = [r for r in list_models() if r.name == name and r.installed]
+    greedy = GenerationParams(temperature=0.0, max_tokens=max_tokens, timeout=300.0)
+    out = []
+    for row in rows:
+        engine = LocalEngine(row.path)
+        t0 = time.perf_counter()
+        engine.load()
+        load_ms = (time.perf_counter() - t0) * 1000
+        engine.complete(LONG_PROMPT, greedy, raw=True)  # warm
+        tps = [engine.complete(LONG_PROMPT, greedy, raw=True).metrics for _ in range(runs)]
+        engine.unload()
+        out.append(
+            {
+                "model": f"{row.name}:{row.variant}",
+                "size_mib": (row.size or 0) / 2**20,
+                "load_ms": load_ms,
+                "decode_tokens_per_second": statistics.median(
+                    m.tokens_per_second or 0.0 for m in tps
+                ),
+                "completion_tokens": statistics.mean(m.completion_tokens for m in tps),
+            }
+        )
+    return out
