@@ -233,7 +233,11 @@ def bench(model: str | None, runs: int, max_tokens: int, variants: bool, as_json
                 f"{r['decode_tokens_per_second']:6.1f} tok/s"
             )
         return
+    from music_reasoning.sdk.cache import measure_hit_latency
+
     report = run_benchmark(model=model, runs=runs, max_tokens=max_tokens)
+    hits = measure_hit_latency(1000)
+    report["sdk_cache_hit_ms"] = {k: hits[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
     if as_json:
         _echo_json(report)
     else:

@@ -257,7 +257,10 @@ def format_report(report: dict[str, Any]) -> str:
         "time_to_first_token_ms",
         "batch_of_8",
         "raw_llama_decode_scaling",
+        "sdk_cache_hit_ms",
     ):
+        if section not in report:
+            continue
         lines.append(f"{section}:")
         for key, value in report[section].items():
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
