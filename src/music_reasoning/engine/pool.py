@@ -29,7 +29,7 @@ from music_reasoning.engine.hardware import kv_bytes_per_token
 from music_reasoning.engine.local import LocalEngine
 from music_reasoning.models.files import resolve_model_path
 
-__all__ = ["EnginePool"]
+__all__ = ["EnginePool", "ModelArg"]
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from music_reasoning.engine.local import (
     TextStream,
 )
 from music_reasoning.engine.metrics import Metrics, MetricsHook
-from music_reasoning.engine.pool import EnginePool
+from music_reasoning.engine.pool import EnginePool, ModelArg
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.models.files import EMBEDDED_MODEL_NAME
 from music_reasoning.models.registry import parse_spec
@@ -46,8 +46,6 @@ __all__ = [
     "use_model",
     "warmup_model",
 ]
-
-ModelArg = str | os.PathLike[str] | None
 
 _pool: EnginePool | None = None
 _pool_lock = threading.Lock()
