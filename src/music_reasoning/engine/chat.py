@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from music_reasoning.engine.local import LocalEngine
 from music_reasoning.engine.metrics import MetricsHook
-from music_reasoning.engine.runtime import ModelArg, _params, get_engine
+from music_reasoning.engine.pool import ModelArg
+from music_reasoning.engine.runtime import _params, get_engine
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.params import DEFAULT_MAX_TOKENS, GenerationParams
 
