@@ -345,9 +345,13 @@ class Hybrid:
         make_key = getattr(self.cache, "make_key", None)
         if make_key is None:
             return None
+        try:
+            model = backend.model_id()
+        except MusicReasoningError:  # the model is missing: the call itself will say so
+            return None
         return str(
             make_key(
-                model=backend.model_id(),
+                model=model,
                 kind=facts.kind,
                 data={"subject": facts.subject, "facts": list(facts.lines)},
                 params={

@@ -200,3 +200,13 @@ def test_bad_tier_or_mode_is_invalid_input(tmp_path: Path) -> None:
     assert exc.value.code == "INVALID_INPUT"
     with pytest.raises(MusicReasoningError):
         hybrid(tmp_path, mode="sometimes")
+
+
+def test_a_missing_model_never_raises_from_the_cache_key(tmp_path: Path) -> None:
+    class Missing(Scripted):
+        def model_id(self) -> str:
+            raise InferenceError("no model file")
+
+    local = Missing("local", InferenceTimeoutError("no model"))
+    r = explain(hybrid(tmp_path, local=local, cache=DictCache()))
+    assert r.explanation is None and r.error is not None and r.error.code == "TIMEOUT"
