@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from music_reasoning.config import Settings, load_settings
-from music_reasoning.errors import MusicReasoningError, TierLimitError
+from music_reasoning.errors import InferenceError, MusicReasoningError, TierLimitError
 from music_reasoning.params import GenerationParams
 from music_reasoning.sdk._types import ErrorInfo, ExplanationResult, Source
 from music_reasoning.sdk.facts import GROUNDING_VERSION, Facts
@@ -173,7 +173,12 @@ class Hybrid:
                 outcome = self._verified(
                     backend, facts, temp, corrections, first if backend is self.local else None
                 )
-            except MusicReasoningError as exc:
+            except Exception as raw:  # an AI failure never reaches the caller as a raise
+                exc = (
+                    raw
+                    if isinstance(raw, MusicReasoningError)
+                    else InferenceError(f"{backend.name} backend failed: {raw!r}")
+                )
                 error = exc
                 corrections.append(f"{backend.name} failed: [{exc.code}] {exc.message}")
                 logger.info("%s backend failed for %s: %s", backend.name, facts.subject, exc)
@@ -347,7 +352,7 @@ class Hybrid:
             return None
         try:
             model = backend.model_id()
-        except MusicReasoningError:  # the model is missing: the call itself will say so
+        except (MusicReasoningError, OSError):  # missing model: the call itself will say so
             return None
         return str(
             make_key(

@@ -210,3 +210,13 @@ def test_a_missing_model_never_raises_from_the_cache_key(tmp_path: Path) -> None
     local = Missing("local", InferenceTimeoutError("no model"))
     r = explain(hybrid(tmp_path, local=local, cache=DictCache()))
     assert r.explanation is None and r.error is not None and r.error.code == "TIMEOUT"
+
+
+def test_any_backend_exception_becomes_an_error_not_a_raise(tmp_path: Path) -> None:
+    class Broken(Scripted):
+        def generate(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
+            raise RuntimeError("socket exploded")
+
+    r = explain(hybrid(tmp_path, local=Broken("local")))
+    assert r.explanation is None and r.error is not None
+    assert r.error.code == "INFERENCE_FAILED" and "socket exploded" in r.error.message
