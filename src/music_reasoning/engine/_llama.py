@@ -47,6 +47,10 @@ _GGML_LEVELS = {_GGML_LOG_ERROR: logging.WARNING}
 _log_lock = threading.Lock()
 _log_state: dict[str, Any] = {"callback": None, "verbose": False, "last_error": None}
 _PENALTY_LAST_N = 64
+# llama.cpp's model loader is not safe to run twice at once in one process (a vocab-only
+# read beside a full load has ended the process without a word), so every open of a
+# model file -- load, metadata read, quantization -- takes this lock.
+_open_lock = threading.Lock()
 
 
 def _route_native_logs(verbose: bool) -> None:
@@ -104,7 +108,8 @@ def read_metadata(path: Path) -> dict[str, str]:
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True
     try:
-        model = _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
+        with _open_lock:
+            model = _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
     except ValueError as exc:
         raise CorruptedModelError(
             f"llama.cpp could not read {path}: truncated, or not a valid GGUF model.",
@@ -157,9 +162,10 @@ class LlamaBackend:
         model_params = llama_cpp.llama_model_default_params()
         model_params.n_gpu_layers = n_gpu_layers
         try:
-            self._model = _internals.LlamaModel(
-                path_model=str(path), params=model_params, verbose=verbose
-            )
+            with _open_lock:
+                self._model = _internals.LlamaModel(
+                    path_model=str(path), params=model_params, verbose=verbose
+                )
         except ValueError as exc:
             raise CorruptedModelError(
                 f"llama.cpp could not load {path}: truncated, or not a valid GGUF model.",
@@ -363,8 +369,11 @@ def quantize(
     params.ftype = ftype
     params.nthread = threads
     params.allow_requantize = allow_requantize
-    _log_state["last_error"] = None
-    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
+    with _open_lock:
+        _log_state["last_error"] = None
+        rc = llama_cpp.llama_model_quantize(
+            str(src).encode(), str(dst).encode(), ctypes.byref(params)
+        )
     if rc != 0:
         native = _log_state["last_error"]
         raise InferenceError(

@@ -27,7 +27,7 @@ import psutil
 from music_reasoning.config import Settings, load_settings
 from music_reasoning.engine.hardware import kv_bytes_per_token
 from music_reasoning.engine.local import LocalEngine
-from music_reasoning.models.files import resolve_model_path
+from music_reasoning.models.files import EMBEDDED_MODEL_NAME, resolve_model_path
 
 __all__ = ["EnginePool", "ModelArg"]
 
@@ -76,6 +76,15 @@ class EnginePool:
         s = self.settings
         chosen = model if model is not None else self.default_model
         return resolve_model_path(chosen, configured=s.model_path, default=s.default_model)
+
+    def choice(self, model: ModelArg) -> str:
+        """What ``model`` stands for before it is resolved to a file: the argument, this
+        pool's default (``use_model``), ``model_path``, ``default_model``, the embedded one."""
+        s = self.settings
+        for candidate in (model, self.default_model, s.model_path, s.default_model):
+            if candidate is not None:
+                return os.fspath(candidate)
+        return EMBEDDED_MODEL_NAME
 
     def get(self, model: ModelArg = None) -> LocalEngine:
         """The engine for ``model``, with room made for it if it is not loaded yet."""
@@ -162,7 +171,11 @@ class EnginePool:
         return [k for k, _ in idle]
 
     def close(self) -> None:
-        """Stop the keep-alive thread and unload everything."""
+        """Stop the keep-alive thread and unload everything (a later ``get`` restarts it)."""
         self._stop.set()
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            reaper.join()
+        self._stop.clear()
         for engine in self.engines().values():
             engine.unload()

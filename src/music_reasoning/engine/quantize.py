@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from filelock import FileLock
+
 from music_reasoning.engine.hardware import default_threads
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.models.files import mark_verified, sha256_file
@@ -77,12 +79,15 @@ def quantize_model(spec: str, to: str, *, allow_requantize: bool = False) -> Qua
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
     logger.info("quantizing %s (%s) to %s", src, source_type, target_q)
-    quantize(src, partial, target_q, allow_requantize=allow_requantize, threads=default_threads())
-    with partial.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(partial, dest)
-    digest = sha256_file(dest)
-    mark_verified(dest, digest)
+    with FileLock(str(dest) + ".lock"):  # the lock `models pull` and `models rm` take
+        quantize(
+            src, partial, target_q, allow_requantize=allow_requantize, threads=default_threads()
+        )
+        with partial.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(partial, dest)
+        digest = sha256_file(dest)
+        mark_verified(dest, digest)
     add_user_model(f"{name}:{target_q}", sha256=digest, size=dest.stat().st_size, managed=True)
     if dest != variant_path(get_model(name), get_model(name).variant(target_q)):
         raise InvalidInputError(f"Registry and store disagree on where {name}:{target_q} lives.")

@@ -23,7 +23,6 @@ from music_reasoning.engine.local import (
 from music_reasoning.engine.metrics import Metrics, MetricsHook
 from music_reasoning.engine.pool import EnginePool, ModelArg
 from music_reasoning.errors import InvalidInputError
-from music_reasoning.models.files import EMBEDDED_MODEL_NAME
 from music_reasoning.models.registry import parse_spec
 from music_reasoning.models.store import resolve
 from music_reasoning.params import DEFAULT_MAX_TOKENS, GenerationParams, resolve_params
@@ -226,9 +225,7 @@ def load_model(model: ModelArg = None, *, quantization: str | None = None) -> Mo
 
 
 def _variant_spec(model: ModelArg, quantization: str) -> str:
-    pool = get_pool()
-    base = model if model is not None else pool.default_model or pool.settings.default_model
-    text = os.fspath(base) if base is not None else EMBEDDED_MODEL_NAME
+    text = get_pool().choice(model)
     if os.sep in text or text.endswith(".gguf"):
         raise InvalidInputError(
             f"quantization={quantization!r} needs a registry model, not the file {text}.",

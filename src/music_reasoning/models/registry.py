@@ -163,6 +163,38 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _malformed(name: str, why: object) -> InvalidInputError:
+    return InvalidInputError(
+        f"Registry entry {name!r} is malformed: {why}",
+        suggestion=f"Fix the entry in {user_registry_path()}.",
+    )
+
+
+def _user_table(name: str, raw: object) -> dict[str, Any]:
+    """A user table, checked: variant keys upper-cased, safe file names, never ``embedded``.
+
+    A user entry may add URLs and checksums to a built-in variant, but it cannot mark a
+    file as shipped with the package nor point the store outside its own folder.
+    """
+    if not isinstance(raw, Mapping):
+        raise _malformed(name, "expected a table")
+    table = dict(raw)
+    variants = table.get("variants", {})
+    if not isinstance(variants, Mapping):
+        raise _malformed(name, "'variants' must be a table")
+    checked: dict[str, Any] = {}
+    for q, v in variants.items():
+        if not isinstance(v, Mapping):
+            raise _malformed(name, f"variant {q!r} must be a table")
+        v = {k: val for k, val in v.items() if k != "embedded"}
+        filename = str(v.get("filename", ""))
+        if re.search(r"[/\\]|^\.|\.\.", filename):
+            raise _malformed(name, f"file name {filename!r} must be a plain name in the store")
+        checked[str(q).upper()] = v
+    table["variants"] = checked
+    return table
+
+
 def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelEntry:
     try:
         variants = {
@@ -201,11 +233,8 @@ def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelEntry:
             description=str(raw.get("description", "")),
             source=source,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"Registry entry {name!r} is malformed: {exc}",
-            suggestion=f"Fix the entry in {user_registry_path()}.",
-        ) from exc
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise _malformed(name, exc) from exc
 
 
 def _builtin() -> dict[str, Any]:
@@ -217,7 +246,7 @@ def _builtin() -> dict[str, Any]:
 def load_registry() -> dict[str, ModelEntry]:
     """Every known model: the built-in entries with the user's merged over them."""
     builtin = _builtin()
-    user = _read(user_registry_path())
+    user = {name: _user_table(name, raw) for name, raw in _read(user_registry_path()).items()}
     entries: dict[str, ModelEntry] = {}
     for name in dict.fromkeys([*builtin, *user]):
         raw = _merge(builtin.get(name, {}), user.get(name, {}))
@@ -304,7 +333,7 @@ def add_user_model(
     if size:
         variant["size"] = int(size)
     models = _read(user_registry_path())
-    table = dict(models.get(base, {}))
+    table = _user_table(base, models.get(base, {}))
     for key, value in (
         ("prompt_format", prompt_format),
         ("license", license),
@@ -328,10 +357,11 @@ def forget_user_model(name: str) -> bool:
     if base not in models:
         return False
     if quantization:
-        variants = models[base].get("variants", {})
-        if quantization not in variants:
+        table = _user_table(base, models[base])
+        if quantization not in table["variants"]:
             return False
-        del variants[quantization]
+        del table["variants"][quantization]
+        models[base] = table
     else:
         del models[base]
     _write_user(models)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from music_reasoning.config import load_settings, save_setting
 from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
 from music_reasoning.models.download import download_model
@@ -212,11 +214,24 @@ def remove(spec: str, *, forget: bool = False) -> list[str]:
     entry, variant = _lookup(spec)
     done: list[str] = []
     path = variant_path(entry, variant)
-    if not variant.path:
-        for p in (path, *path.parent.glob(path.name + ".*")):
-            if p.exists() and not p.name.endswith(".lock"):
-                p.unlink()
-                done.append(f"deleted {p}")
+    if not variant.path and path.parent.is_dir():
+        lock = FileLock(str(path) + ".lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise ModelUnavailableError(
+                f"{entry.name}:{variant.quantization} is being written by another process.",
+                suggestion="Wait for that pull or quantization to finish, then remove it.",
+                details={"path": str(path)},
+            ) from exc
+        try:
+            siblings = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
+            for p in (path, *siblings):
+                if p.exists() and not p.name.endswith(".lock"):
+                    p.unlink()
+                    done.append(f"deleted {p}")
+        finally:
+            lock.release()
     forgettable = forget or variant.path
     if forgettable and forget_user_model(f"{entry.name}:{variant.quantization}"):
         done.append(f"forgot {entry.name}:{variant.quantization}")

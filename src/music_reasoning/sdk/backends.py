@@ -6,10 +6,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from music_reasoning.config import load_settings
-from music_reasoning.engine.runtime import get_engine
+from music_reasoning.engine.runtime import get_engine, get_pool
 from music_reasoning.errors import MusicReasoningError
-from music_reasoning.models.files import EMBEDDED_MODEL_NAME, resolve_model_path
 from music_reasoning.models.registry import get_model
 from music_reasoning.params import GenerationParams
 from music_reasoning.sdk.facts import grounded_examples
@@ -28,10 +26,7 @@ class LocalBackend:
 
     def model_id(self) -> str:
         """Identify the model file without loading it (name, size, modification time)."""
-        settings = load_settings()
-        path = resolve_model_path(
-            self.model, configured=settings.model_path, default=settings.default_model
-        )
+        path = get_pool().resolve(self.model)
         st = path.stat()
         return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
 
@@ -40,11 +35,7 @@ class LocalBackend:
 
         Empty for a model given as a file path that the registry does not name.
         """
-        settings = load_settings()
-        chosen = self.model if self.model is not None else settings.model_path
-        if chosen is None:
-            chosen = settings.default_model or EMBEDDED_MODEL_NAME
-        text = os.fspath(chosen)
+        text = get_pool().choice(self.model)
         if os.sep in text or text.endswith(".gguf"):
             return {}
         try:

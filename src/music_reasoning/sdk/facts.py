@@ -58,6 +58,8 @@ class Facts:
         cadences: Cadence types the explanation may name.
         symbols: Chord symbols the explanation may name.
         romans: Roman numerals the explanation may name.
+        pairs: (chord symbol, roman numeral) pairs of a progression, so "Dm7 is the V7"
+            is caught even though both names occur in it.
         sentence: A deterministic explanation built from the facts alone.
         topics: Tags used to route around a model's known weaknesses
             (``backdoor_progression``, ``secondary_dominant`` ...).
@@ -76,6 +78,7 @@ class Facts:
     intervals: frozenset[tuple[int, str]] | None = None
     cadences: frozenset[str] = frozenset()
     topics: frozenset[str] = frozenset()
+    pairs: frozenset[tuple[str, str]] = frozenset()
 
     def prompt(self) -> str:
         """The grounded question sent to the model (facts first, then the request)."""
@@ -319,6 +322,7 @@ def progression_facts(info: ProgressionInfo) -> Facts:
             | ({"perfect"} if any(c.type == "authentic" for c in info.cadences) else set())
         ),
         topics=frozenset(topics),
+        pairs=frozenset((a.chord, a.roman) for a in info.analysis),
     )
 
 

@@ -165,7 +165,6 @@ class Hybrid:
         if shortcut is not None:
             return shortcut
         backends = self._backends()
-        key = self._cache_key(facts, temp, backends[0]) if use_cache else None
         corrections: list[str] = []
         error: MusicReasoningError | None = None
         for backend in backends:
@@ -193,6 +192,8 @@ class Hybrid:
                 corrections=tuple(corrections),
                 metrics=outcome.metrics,
             )
+            # Stored under the model that wrote it: a cloud answer is not the local model's.
+            key = self._cache_key(facts, temp, backend) if use_cache else None
             if key is not None and self.cache is not None:
                 self.cache.put(
                     key,

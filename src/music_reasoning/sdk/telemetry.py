@@ -15,9 +15,11 @@ file name, so home directories do not leak.
 
 Where it goes: one line per event appended to ``cache_dir() / "telemetry.jsonl"`` with
 a single ``write()`` on an ``O_APPEND`` descriptor, so concurrent processes never
-interleave lines.  With ``telemetry_endpoint`` set, each event is also POSTed as JSON
-by one background thread per :class:`Telemetry` (bounded queue, 2 s timeout, best
-effort: failures are logged, never raised; pending events get up to 2 s at exit).
+interleave lines.  Past ``MAX_FILE_BYTES`` the file is renamed to ``telemetry.jsonl.1``
+(replacing an older one), so the log keeps at most about twice that.  With
+``telemetry_endpoint`` set, each event is also POSTed as JSON by one background thread
+per :class:`Telemetry` (bounded queue, 2 s timeout, best effort: failures are logged,
+never raised; pending events get up to 2 s at exit).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ EVENT_VERSION = 1
 HTTP_TIMEOUT = 2.0
 QUEUE_SIZE = 1000
 EXIT_FLUSH_SECONDS = 2.0
+MAX_FILE_BYTES = 8 << 20
 _STOP = object()
 _live: weakref.WeakSet[Telemetry] = weakref.WeakSet()
 
@@ -188,8 +191,11 @@ class Telemetry:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)  # one write: O_APPEND keeps lines whole across processes
+                full = os.fstat(fd).st_size > MAX_FILE_BYTES
             finally:
                 os.close(fd)
+            if full:
+                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
         except OSError as exc:
             logger.warning("telemetry event not written to %s: %s", self.path, exc)
 

@@ -25,22 +25,39 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from music_reasoning.errors import InvalidInputError
+from music_reasoning.errors import InvalidInputError, MusicReasoningError
 from music_reasoning.sdk.facts import Facts
 from music_reasoning.theory import CHORD_QUALITIES, build_chord
-from music_reasoning.theory.notes import pitch_class
+from music_reasoning.theory.notes import pitch_class, spell_above
 
 __all__ = ["Claims", "extract_claims", "find_contradictions"]
 
 _NOTE = r"[A-G](?:bb|##|#|b|♯|♭)?"
 _SUFFIX = r"(?:maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\([^)\s]*\))*"
-_TOKEN_RE = re.compile(rf"(?<![\w#/])({_NOTE})({_SUFFIX})(?:/({_NOTE}))?(?![\w#♯♭])")
-_NUMERAL = r"(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)"
-_ROMAN_RE = re.compile(
-    rf"(?<![\w/])([b#♭♯]?)({_NUMERAL})((?:ø|°|\+|maj|M|Δ|\d+)*)(?:/([b#♭♯]?)({_NUMERAL}))?(?![\w])"
+_TOKEN_RE = re.compile(
+    rf"(?<![\w#/])({_NOTE})({_SUFFIX})(?:/({_NOTE}))?(?![\w#♯♭])(?!\.[A-Za-z]\.)"
 )
+_DEGREE_WORDS = r"(?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|note|sign)"
+# "F sharp", "B-flat": a spelled-out accidental belongs to the note ("A flat seventh" does not).
+_SPELLED_RE = re.compile(rf"\b([A-G])[ -](sharp|flat)\b(?! {_DEGREE_WORDS}\b)")
+_NUMERAL = r"(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)"
+_ACC = r"[b#♭♯]?"
+_FIGURES = r"(?:ø|°|\+|maj|M|Δ|\d+)*"
+_ROMAN_RE = re.compile(
+    rf"(?<![\w/])({_ACC})({_NUMERAL})({_FIGURES})(?:/({_ACC})({_NUMERAL}))?(?![\w])"
+)
+# "Dm7 (ii7)", "Dm7 is the ii7", "G7 = V7", "ii7 (Dm7)": a chord tied to its numeral.
+_SYMBOL = rf"{_NOTE}{_SUFFIX}(?:/{_NOTE})?"
+_ROMAN_PLAIN = rf"{_ACC}{_NUMERAL}{_FIGURES}(?:/{_ACC}{_NUMERAL})?"
+_PAIR_RE = re.compile(
+    rf"(?<![\w#/])({_SYMBOL})\s*(?:\(|=|(?:is|as|acts as|functions as) (?:the |a |an )?)"
+    rf"({_ROMAN_PLAIN})(?![\w])"
+)
+_PAIR_REVERSED_RE = re.compile(rf"(?<![\w/])({_ROMAN_PLAIN})\s*\(({_SYMBOL})\)")
 _INTERVALS = r"(?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|interval)"
-_NAME_RE = re.compile(rf"(?<![\w#/])({_NOTE}) (major|minor)(?![\w-])(?! {_INTERVALS})")
+_NAME_RE = re.compile(
+    rf"(?<![\w#/])({_NOTE}) (major|minor)(?![\w-])(?! {_INTERVALS})(?!,? (?:with|but)\b)"
+)
 _QUALITY_RE = re.compile(
     r"\b("
     + "|".join(re.escape(q) for q in sorted(CHORD_QUALITIES, key=len, reverse=True))
@@ -63,7 +80,13 @@ _ORDINAL_NUMBER = {
 # "the minor third C", "a perfect fifth, G," : an interval quality + ordinal + the note.
 _INTERVAL_RE = re.compile(
     rf"\b(minor|major|perfect|diminished|augmented) ({'|'.join(_ORDINAL_NUMBER)}),?"
-    rf" (?:of |is |at )?({_NOTE})(?![\w#♯♭])",
+    rf" (?:is |at )?({_NOTE})(?![\w#♯♭])",
+    re.IGNORECASE,
+)
+# "the major third of B is D": a claim about two notes, true or false whatever the facts.
+_RELATIVE_RE = re.compile(
+    rf"\b(minor|major|perfect|diminished|augmented) ({'|'.join(_ORDINAL_NUMBER)})"
+    rf" (?:above|of|from) ({_NOTE}) (?:is|would be|=) ({_NOTE})(?![\w#♯♭])",
     re.IGNORECASE,
 )
 _CADENCE_RE = re.compile(
@@ -91,6 +114,7 @@ _QUALITY_WORDS = {
     "melodic",
 }
 _INTERVAL_WORDS = {"second", "third", "fourth", "fifth", "sixth", "seventh", "ninth", "interval"}
+_CHORD_WORDS = {"chord", "chords", "triad", "triads", "scale", "scales"}
 
 
 @dataclass(frozen=True)
@@ -105,18 +129,21 @@ class Claims:
     qualities: tuple[str, ...] = ()
     intervals: tuple[tuple[str, str], ...] = ()  # (note, short interval name)
     cadences: tuple[str, ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()  # (chord symbol, roman numeral)
+    relations: tuple[tuple[str, str, str], ...] = ()  # (from note, interval, to note)
 
 
 def _ascii(token: str) -> str:
     return token.replace("♯", "#").replace("♭", "b")
 
 
-def _is_article(text: str, end: int) -> bool:
+def _is_article(text: str, start: int, end: int) -> bool:
     """Tell the article "A" from the note A by the words that follow it.
 
     A note is followed by punctuation, a conjunction or verb (``A and C``, ``A is``),
     or a quality word (``A minor``) that does not go on to an interval (``A major
-    third`` is an interval).  Anything else (``A G7 chord``, ``A cadence``) is the article.
+    third`` is an interval).  Anything else (``A G7 chord``, ``A cadence``) is the article,
+    and so is "A major triad ..." opening a sentence (a chord in general, not one on A).
     """
     rest = text[end:]
     if not re.match(r"\s+\w", rest):
@@ -127,7 +154,8 @@ def _is_article(text: str, end: int) -> bool:
         return False
     if first in _QUALITY_WORDS:
         second = words[1].strip(",.;:!?)").lower() if len(words) > 1 else ""
-        return second in _INTERVAL_WORDS
+        opens_sentence = not text[:start].strip() or text[:start].rstrip()[-1] in ".!?:"
+        return second in _INTERVAL_WORDS or (opens_sentence and second in _CHORD_WORDS)
     return True
 
 
@@ -139,12 +167,16 @@ def extract_claims(text: str) -> Claims:
     """Find every note name, chord symbol and roman numeral written in ``text``."""
     # Interval lists ("P1, M3, A5") are not chords: blank them before reading symbols.
     text = _INTERVAL_LIST_RE.sub(lambda m: " " * len(m.group(0)), text)
+    text = _SPELLED_RE.sub(lambda m: m.group(1) + ("#" if m.group(2) == "sharp" else "b"), text)
     notes: list[str] = []
     symbols: list[str] = []
+    articles: set[int] = set()
     for m in _TOKEN_RE.finditer(text):
         root, suffix, bass = m.group(1), m.group(2), m.group(3)
         if not suffix and not bass:
-            if root != "A" or not _is_article(text, m.end()):
+            if root == "A" and _is_article(text, m.start(), m.end()):
+                articles.add(m.start())
+            else:
                 notes.append(_ascii(root))
         else:
             symbols.append(_ascii(m.group(0)))
@@ -159,7 +191,21 @@ def extract_claims(text: str) -> Claims:
         ):
             continue
         romans.append(_ascii(m.group(0)))
-    names = [_ascii(f"{m.group(1)} {m.group(2)}") for m in _NAME_RE.finditer(text)]
+    pairs = [(_ascii(m.group(1)), _ascii(m.group(2))) for m in _PAIR_RE.finditer(text)]
+    pairs += [(_ascii(m.group(2)), _ascii(m.group(1))) for m in _PAIR_REVERSED_RE.finditer(text)]
+    relations = [
+        (
+            _ascii(m.group(3)),
+            _QUALITY_SHORT[m.group(1).lower()] + _ORDINAL_NUMBER[m.group(2).lower()],
+            _ascii(m.group(4)),
+        )
+        for m in _RELATIVE_RE.finditer(text)
+    ]
+    names = [
+        _ascii(f"{m.group(1)} {m.group(2)}")
+        for m in _NAME_RE.finditer(text)
+        if m.start() not in articles
+    ]
     qualities = [m.group(1).lower() for m in _QUALITY_RE.finditer(text)]
     intervals = [
         (
@@ -177,6 +223,8 @@ def extract_claims(text: str) -> Claims:
         tuple(qualities),
         tuple(intervals),
         tuple(cadences),
+        tuple(pairs),
+        tuple(relations),
     )
 
 
@@ -230,4 +278,28 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
     for roman in dict.fromkeys(claims.romans):
         if _roman_key(roman) not in allowed_romans:
             problems.append(f"names {roman}, which is not a numeral of {facts.subject}")
+    problems += _pair_problems(claims, facts)
+    for low, interval, high in dict.fromkeys(claims.relations):
+        try:
+            true_note = spell_above(low, interval)
+        except MusicReasoningError:
+            continue
+        if pitch_class(true_note) != pitch_class(high):
+            problems.append(f"says the {interval} of {low} is {high}; it is {true_note}")
+    return problems
+
+
+def _pair_problems(claims: Claims, facts: Facts) -> list[str]:
+    """A chord tied to a numeral must be tied to that numeral in the facts."""
+    numerals: dict[tuple[int, frozenset[int], int], set[tuple[str, str, str]]] = {}
+    for symbol, roman in facts.pairs:
+        sound = _sound(symbol)
+        if sound is not None:
+            numerals.setdefault(sound, set()).add(_roman_key(roman))
+    problems = []
+    for symbol, roman in dict.fromkeys(claims.pairs):
+        sound = _sound(symbol)
+        allowed = numerals.get(sound) if sound is not None else None
+        if allowed is not None and _roman_key(roman) not in allowed:
+            problems.append(f"calls {symbol} {roman}, which it is not in {facts.subject}")
     return problems

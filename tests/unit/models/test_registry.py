@@ -93,3 +93,36 @@ def test_a_broken_user_registry_is_a_clear_error() -> None:
     with pytest.raises(InvalidInputError) as exc:
         load_registry()
     assert str(user_registry_path()) in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[models]\n"mine" = 3\n', "expected a table"),
+        ('[models.mine]\nvariants = "Q4_0"\n', "'variants' must be a table"),
+        ("[models.mine.variants]\nQ4_0 = 1\n", "variant 'Q4_0'"),
+        ('[models.mine.variants.Q4_0]\nfilename = "../../etc/x.gguf"\n', "plain name"),
+        ('[models.mine.variants.Q4_0]\nfilename = "sub/x.gguf"\n', "plain name"),
+        ("[models.mine]\nweaknesses = [1]\n", "malformed"),
+    ],
+)
+def test_malformed_user_tables_are_invalid_input(text: str, needle: str) -> None:
+    user_registry_path().parent.mkdir(parents=True, exist_ok=True)
+    user_registry_path().write_text(text)
+    with pytest.raises(InvalidInputError) as exc:
+        load_registry()
+    assert needle in exc.value.message and "mine" in exc.value.message
+
+
+def test_a_user_table_cannot_mark_a_file_embedded_or_shadow_a_variant_by_case() -> None:
+    user_registry_path().parent.mkdir(parents=True, exist_ok=True)
+    user_registry_path().write_text(
+        '[models."gemma3-270m".variants.q4_k_m]\nembedded = false\nurls = ["http://127.0.0.1:1/g"]\n'
+        '[models.mine.variants.q4_0]\nembedded = true\nurls = ["http://127.0.0.1:1/m"]\n'
+    )
+    registry = load_registry()
+    gemma = registry["gemma3-270m"]
+    assert list(gemma.variants) == ["Q4_K_M"] and gemma.variant().embedded
+    assert gemma.variant().urls == ("http://127.0.0.1:1/g",)
+    assert not registry["mine"].embedded and list(registry["mine"].variants) == ["Q4_0"]
+    assert forget_user_model("mine:Q4_0") and load_registry()["mine"].variants == {}

@@ -160,6 +160,16 @@ def test_cache_hit_skips_the_model_and_use_cache_false_bypasses(tmp_path: Path) 
     assert local.temperatures == [0.3, 0.3]
 
 
+def test_a_cloud_fallback_answer_is_cached_under_the_cloud_model(tmp_path: Path) -> None:
+    local = Scripted("local", InferenceTimeoutError("slow"), TRUE)
+    cache = DictCache()
+    h = hybrid(tmp_path, local=local, cloud=Scripted("cloud", "G7: G, B, D, F."), cache=cache)
+    assert explain(h).source == "cloud"
+    assert len(cache.data) == 1 and "cloud-model" in next(iter(cache.data))
+    again = explain(h)  # the local model answers for itself next time
+    assert (again.source, again.explanation) == ("local", TRUE)
+
+
 def test_telemetry_records_one_event_per_call(tmp_path: Path) -> None:
     events: list[tuple[str, dict[str, Any]]] = []
 

@@ -144,6 +144,18 @@ def test_read_events_limit_and_torn_lines() -> None:
     assert read_events(0) == []
 
 
+def test_a_full_file_is_rotated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("music_reasoning.sdk.telemetry.MAX_FILE_BYTES", 600)
+    tele = Telemetry(load_settings(telemetry=True))
+    for i in range(12):
+        tele.record(f"e{i}")
+    old = telemetry_path().with_name("telemetry.jsonl.1")
+    assert old.is_file() and old.stat().st_size > 600
+    assert not telemetry_path().exists() or telemetry_path().stat().st_size <= 600
+    kept = [e["event"] for e in read_events(path=old)] + [e["event"] for e in read_events()]
+    assert kept == [f"e{i}" for i in range(12 - len(kept), 12)]
+
+
 def test_summarize_counts_and_means() -> None:
     record_sample(Telemetry(load_settings(telemetry=True)))
     summary = summarize()

@@ -51,6 +51,9 @@ def test_true_chord_explanation_passes() -> None:
         ("C", "C is related to Dm7.", "chord Dm7"),
         ("C", "C moves to G in a plagal cadence.", "plagal"),
         ("Am", "Am is the A minor triad, like D minor.", "D minor"),
+        ("G7", "G7 has G, B, D and F sharp.", "note F#"),
+        ("C", "It holds C, E and B-flat.", "note Bb"),
+        ("G7", "In G7 the major third of B is D.", "M3 of B is D; it is D#"),
     ],
 )
 def test_each_kind_of_false_claim_is_caught(symbol: str, text: str, fragment: str) -> None:
@@ -64,10 +67,32 @@ def test_symbols_compare_by_sound_and_romans_without_figures() -> None:
     assert find_contradictions("The IV chord leads on.", facts) != []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "G7 has a flat seventh, F, above G, B and D.",  # "flat seventh" is not a note Fb
+        "E.g. G7 holds G, B, D and F.",
+        "The perfect fifth of G is D, and the minor seventh above G is F.",
+        "A major triad on G would have no F; G7 adds it.",
+    ],
+)
+def test_true_g7_sentences_are_not_flagged(text: str) -> None:
+    assert find_contradictions(text, chord_facts(build_chord("G7"))) == []
+
+
+def test_numerals_are_checked_against_their_chords() -> None:
+    facts = progression_facts(analyze_progression(["Dm7", "G7", "Cmaj7"]))
+    assert find_contradictions("Dm7 (ii7) sets up G7 (V7), then Cmaj7 is the I.", facts) == []
+    assert find_contradictions("V7 (G7) resolves to Imaj7 (Cmaj7).", facts) == []
+    problems = find_contradictions("Here Dm7 is the V7 and G7 is ii.", facts)
+    assert len(problems) == 2 and "calls Dm7 V7" in problems[0], problems
+
+
 def test_scale_relative_key_is_checked() -> None:
     facts = scale_facts(get_scale("D", "dorian"))
     assert find_contradictions("D dorian shares its notes with C major.", facts) == []
     assert find_contradictions("The relative minor of C major is D minor.", facts) != []
+    assert find_contradictions("D dorian is D minor with a raised sixth, B.", facts) == []
 
 
 @given(st.text(max_size=200))
