@@ -138,17 +138,20 @@ def info(spec: str, as_json: bool) -> None:
     if as_json:
         _echo(data, True)
         return
-    for key in ("name", "family", "version", "license", "context_length", "prompt_format"):
-        click.echo(f"{key:16} {data[key]}")
+    rows: list[tuple[str, object]] = [
+        (key, data[key])
+        for key in ("name", "family", "version", "license", "context_length", "prompt_format")
+    ]
     state = "installed" if data["installed"] else "not installed"
-    click.echo(f"{'variant':16} {data['variant']} ({state})")
-    click.echo(f"{'path':16} {data['path']}")
-    for key, value in data.get("gguf", {}).items():
-        click.echo(f"gguf.{key:11} {value}")
+    rows += [("variant", f"{data['variant']} ({state})"), ("path", data["path"])]
+    rows += [(f"gguf.{key}", value) for key, value in data.get("gguf", {}).items()]
     for w in data["weaknesses"]:
         fixed = f", fixed in {w['fixed_in']}" if w.get("fixed_in") else ""
         how = f"workaround: {w['workaround']}{fixed}"
-        click.echo(f"weakness         {w['topic']}: {w['description']} ({how})")
+        rows.append(("weakness", f"{w['topic']}: {w['description']} ({how})"))
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:{width}}  {value}")
 
 
 @models.command()

@@ -13,14 +13,17 @@ its path); ``models rm`` then only forgets it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
 
-from music_reasoning.config import load_settings, save_setting
+from music_reasoning.config import cache_dir, load_settings, save_setting
 from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
 from music_reasoning.models.download import download_model
 from music_reasoning.models.files import (
@@ -257,9 +260,33 @@ def use(spec: str) -> str:
 def gguf_metadata(path: Path) -> dict[str, Any]:
     """A few GGUF header fields read with the ``gguf`` package (no llama.cpp, no weights).
 
+    Reading a 262k-token vocabulary takes the reader seconds, so the fields are kept in
+    ``cache_dir()/gguf-info`` keyed by the file's path, size and modification time.
+
     Raises:
         CorruptedModelError: the file is not a readable GGUF.
     """
+    st = path.stat()
+    stamp = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    memo = cache_dir() / "gguf-info" / (hashlib.sha256(stamp.encode()).hexdigest()[:32] + ".json")
+    try:
+        cached = json.loads(memo.read_text())
+        if isinstance(cached, dict) and cached.get("stamp") == stamp:
+            return dict(cached["fields"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    fields = _read_gguf_fields(path)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"stamp": stamp, "fields": fields}, default=str))
+        os.replace(tmp, memo)
+    except OSError as exc:  # only a lost shortcut
+        logger.debug("GGUF fields of %s not cached: %s", path, exc)
+    return fields
+
+
+def _read_gguf_fields(path: Path) -> dict[str, Any]:
     from gguf import GGUFReader
 
     try:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from music_reasoning.config import load_settings
 from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
@@ -80,3 +81,33 @@ def test_path_entries_are_used_in_place_and_only_forgotten(tmp_path: Path) -> No
     assert store.resolve("mine") == gguf.resolve()
     assert store.verify("mine")["sha256"] == SHA
     assert store.remove("mine") == ["forgot mine:Q4_K_M"] and gguf.exists()
+
+
+def test_gguf_fields_are_read_once_per_file_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[Path] = []
+
+    def read(path: Path) -> dict[str, object]:
+        reads.append(path)
+        return {"architecture": "gemma3", "size": path.stat().st_size}
+
+    monkeypatch.setattr(store, "_read_gguf_fields", read)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(DATA)
+    assert store.gguf_metadata(model) == {"architecture": "gemma3", "size": len(DATA)}
+    assert store.gguf_metadata(model) == {"architecture": "gemma3", "size": len(DATA)}
+    assert len(reads) == 1
+    model.write_bytes(DATA + b"more")  # another file under the same name: read again
+    assert store.gguf_metadata(model)["size"] == len(DATA) + 4 and len(reads) == 2
+
+
+def test_remove_refuses_while_a_pull_holds_the_lock(serve: Callable[..., FileServer]) -> None:
+    server = serve(DATA)
+    add_user_model("tiny", urls=[server.url], sha256=SHA)
+    path = store.pull("tiny")
+    with FileLock(str(path) + ".lock"), pytest.raises(ModelUnavailableError) as exc:
+        store.remove("tiny")  # flock: a second descriptor is a second holder
+    assert "another process" in exc.value.message and path.is_file()
+    assert any("deleted" in line for line in store.remove("tiny"))
+    assert not path.exists()
