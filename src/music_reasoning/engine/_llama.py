@@ -374,8 +374,8 @@ def quantize(
         rc = llama_cpp.llama_model_quantize(
             str(src).encode(), str(dst).encode(), ctypes.byref(params)
         )
-    if rc != 0:
         native = _log_state["last_error"]
+    if rc != 0:
         raise InferenceError(
             f"llama.cpp could not quantize {src.name} to {quantization}"
             + (f": {native}" if native else "."),

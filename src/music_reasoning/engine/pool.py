@@ -90,6 +90,8 @@ class EnginePool:
         """The engine for ``model``, with room made for it if it is not loaded yet."""
         path = self.resolve(model)
         key = str(path)
+        for k in (key, *self.engines()):  # estimates read files: not under the pool's lock
+            self._estimate(k)
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
@@ -143,7 +145,7 @@ class EnginePool:
         if self.keep_alive <= 0 or self._reaper is not None:
             return
         with self._lock:
-            if self._reaper is None:
+            if self._reaper is None and not self._stop.is_set():
                 self._reaper = threading.Thread(
                     target=self._reap, name="music-reasoning-keep-alive", daemon=True
                 )
@@ -172,10 +174,12 @@ class EnginePool:
 
     def close(self) -> None:
         """Stop the keep-alive thread and unload everything (a later ``get`` restarts it)."""
-        self._stop.set()
-        reaper, self._reaper = self._reaper, None
+        with self._lock:
+            self._stop.set()  # no new reaper starts until this one is gone
+            reaper, self._reaper = self._reaper, None
         if reaper is not None:
             reaper.join()
-        self._stop.clear()
+        with self._lock:
+            self._stop.clear()
         for engine in self.engines().values():
             engine.unload()

@@ -176,6 +176,8 @@ def _user_table(name: str, raw: object) -> dict[str, Any]:
     A user entry may add URLs and checksums to a built-in variant, but it cannot mark a
     file as shipped with the package nor point the store outside its own folder.
     """
+    if not _NAME_RE.match(name):
+        raise _malformed(name, "a model name is lower-case letters, digits, '.', '-', '_'")
     if not isinstance(raw, Mapping):
         raise _malformed(name, "expected a table")
     table = dict(raw)
@@ -190,7 +192,10 @@ def _user_table(name: str, raw: object) -> dict[str, Any]:
         filename = str(v.get("filename", ""))
         if re.search(r"[/\\]|^\.|\.\.", filename):
             raise _malformed(name, f"file name {filename!r} must be a plain name in the store")
-        checked[str(q).upper()] = v
+        key = str(q).upper()
+        if not _QUANT_RE.match(key) or key in checked:
+            raise _malformed(name, f"variant {q!r} is not a quantization name, or is repeated")
+        checked[key] = v
     table["variants"] = checked
     return table
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,7 +279,7 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
     fields = _read_gguf_fields(path)
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps({"stamp": stamp, "fields": fields}, default=str))
         os.replace(tmp, memo)
     except OSError as exc:  # only a lost shortcut

@@ -225,9 +225,10 @@ class Hybrid:
                     return ExplanationResult(
                         data, facts.sentence, "deterministic", True, corrections=(note,)
                     )
-        key = self._cache_key(facts, temperature, backends[0]) if use_cache else None
-        if key is not None and self.cache is not None:
-            hit = self.cache.get(key)
+        cache = self.cache if use_cache else None
+        for backend in backends if cache is not None else ():  # a cloud answer counts too
+            key = self._cache_key(facts, temperature, backend)
+            hit = cache.get(key) if cache is not None and key is not None else None
             if hit is not None:
                 return ExplanationResult(
                     data,

@@ -191,13 +191,21 @@ class Telemetry:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)  # one write: O_APPEND keeps lines whole across processes
-                full = os.fstat(fd).st_size > MAX_FILE_BYTES
+                written = os.fstat(fd)
             finally:
                 os.close(fd)
-            if full:
-                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+            if written.st_size > MAX_FILE_BYTES:
+                self._rotate(written.st_ino)
         except OSError as exc:
             logger.warning("telemetry event not written to %s: %s", self.path, exc)
+
+    def _rotate(self, inode: int) -> None:
+        """Move the full file aside, unless another process already did."""
+        try:
+            if os.stat(self.path).st_ino == inode:
+                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+        except FileNotFoundError:
+            pass
 
     def _send(self, data: dict[str, Any]) -> None:
         if not self.endpoint:

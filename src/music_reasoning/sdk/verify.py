@@ -37,26 +37,34 @@ _SUFFIX = r"(?:maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\
 _TOKEN_RE = re.compile(
     rf"(?<![\w#/])({_NOTE})({_SUFFIX})(?:/({_NOTE}))?(?![\w#♯♭])(?!\.[A-Za-z]\.)"
 )
-_DEGREE_WORDS = r"(?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|note|sign)"
-# "F sharp", "B-flat": a spelled-out accidental belongs to the note ("A flat seventh" does not).
-_SPELLED_RE = re.compile(rf"\b([A-G])[ -](sharp|flat)\b(?! {_DEGREE_WORDS}\b)")
+# "F sharp", "B-flat": a spelled-out accidental belongs to the note.  Only "A" can be the
+# article ("A flat seventh", "A sharp dissonance"): see ``_spell``.
+_SPELLED_RE = re.compile(r"\b([A-G])([ -])(sharp|flat)\b")
+_DASHES = "-\u2013\u2014\u2192"  # hyphen, en dash, em dash, arrow
+_DASHES_CLASS = r"\-\u2013\u2014\u2192"
 _NUMERAL = r"(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)"
 _ACC = r"[b#♭♯]?"
 _FIGURES = r"(?:ø|°|\+|maj|M|Δ|\d+)*"
 _ROMAN_RE = re.compile(
     rf"(?<![\w/])({_ACC})({_NUMERAL})({_FIGURES})(?:/({_ACC})({_NUMERAL}))?(?![\w])"
 )
-# "Dm7 (ii7)", "Dm7 is the ii7", "G7 = V7", "ii7 (Dm7)": a chord tied to its numeral.
+# "Dm7 (ii7)", "Dm7 is the ii7", "G7 = V7", "ii7 (Dm7)": one chord tied to its numeral.
+# Not a chord list tied to a numeral list ("Dm7-G7-Cmaj7 is the ii-V-I"), and not a
+# numeral of another key ("Bb7 is the V7 of Eb").
 _SYMBOL = rf"{_NOTE}{_SUFFIX}(?:/{_NOTE})?"
 _ROMAN_PLAIN = rf"{_ACC}{_NUMERAL}{_FIGURES}(?:/{_ACC}{_NUMERAL})?"
+_PAIR_END = rf"(?![\w])(?!\s*[{_DASHES_CLASS}])(?! (?:of|in|substitute)\b)"
 _PAIR_RE = re.compile(
-    rf"(?<![\w#/])({_SYMBOL})\s*(?:\(|=|(?:is|as|acts as|functions as) (?:the |a |an )?)"
-    rf"({_ROMAN_PLAIN})(?![\w])"
+    rf"(?<![\w#/{_DASHES_CLASS}])(?<![{_DASHES_CLASS}] )({_SYMBOL})\s*(?:\(|=|is the )"
+    rf"({_ROMAN_PLAIN}){_PAIR_END}"
 )
-_PAIR_REVERSED_RE = re.compile(rf"(?<![\w/])({_ROMAN_PLAIN})\s*\(({_SYMBOL})\)")
+_PAIR_REVERSED_RE = re.compile(
+    rf"(?<![\w/{_DASHES_CLASS}])({_ROMAN_PLAIN})\s*\(({_SYMBOL})\)(?!\s*[{_DASHES_CLASS}])"
+)
 _INTERVALS = r"(?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|interval)"
+_ALTERED = r"(?:raised|lowered|flat(?:ted)?|sharp(?:ened)?)"
 _NAME_RE = re.compile(
-    rf"(?<![\w#/])({_NOTE}) (major|minor)(?![\w-])(?! {_INTERVALS})(?!,? (?:with|but)\b)"
+    rf"(?<![\w#/])({_NOTE}) (major|minor)(?![\w-])(?! {_INTERVALS})(?!,? with an? {_ALTERED}\b)"
 )
 _QUALITY_RE = re.compile(
     r"\b("
@@ -77,24 +85,26 @@ _ORDINAL_NUMBER = {
     "eleventh": "11",
     "thirteenth": "13",
 }
-# "the minor third C", "a perfect fifth, G," : an interval quality + ordinal + the note.
+_QUALITY = r"(?i:minor|major|perfect|diminished|augmented)"
+_ORDINAL = rf"(?i:{'|'.join(_ORDINAL_NUMBER)})"
+# "the minor third C", "a perfect fifth, G,", "a minor third of B": quality + ordinal +
+# the note (words in any case, the note a capital letter).
 _INTERVAL_RE = re.compile(
-    rf"\b(minor|major|perfect|diminished|augmented) ({'|'.join(_ORDINAL_NUMBER)}),?"
-    rf" (?:is |at )?({_NOTE})(?![\w#♯♭])",
-    re.IGNORECASE,
+    rf"\b({_QUALITY}) ({_ORDINAL}),? (?:(?:is |at )?({_NOTE})|of ({_NOTE})(?! (?:is|would be|=)\b))"
+    rf"(?![\w#♯♭])"
 )
 # "the major third of B is D": a claim about two notes, true or false whatever the facts.
 _RELATIVE_RE = re.compile(
-    rf"\b(minor|major|perfect|diminished|augmented) ({'|'.join(_ORDINAL_NUMBER)})"
-    rf" (?:above|of|from) ({_NOTE}) (?:is|would be|=) ({_NOTE})(?![\w#♯♭])",
-    re.IGNORECASE,
+    rf"\b({_QUALITY}) ({_ORDINAL}) (?i:above|of|from) ({_NOTE}) (?:is|would be|=) ({_NOTE})"
+    rf"(?![\w#♯♭])"
 )
 _CADENCE_RE = re.compile(
     r"\b(authentic|plagal|half|deceptive|backdoor|perfect|imperfect)\s+cadences?\b",
     re.IGNORECASE,
 )
 _INTERVAL_LIST_RE = re.compile(r"\b[PMmdA]\d{1,2}(?:(?:,? and |, | )[PMmdA]\d{1,2})+\b")
-_DASHES = "-\u2013\u2014\u2192"  # hyphen, en dash, em dash, arrow
+# What may stand between a sentence's (or a line's, a bullet's) start and its first word.
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?:\n])[\s*_\"'\u201c\u2018(\[\u2022>#\-]*$")
 _NOTE_FOLLOWERS = {"and", "or", "to", "is", "are", "was", "in", "with", "plus", "then", "as"}
 _QUALITY_WORDS = {
     "major",
@@ -152,11 +162,22 @@ def _is_article(text: str, start: int, end: int) -> bool:
     first = words[0].strip(",.;:!?)").lower() if words else ""
     if first in _NOTE_FOLLOWERS:
         return False
+    if first in {"sharp", "flat"}:  # "A flat, C", "A flat major" vs "A flat seventh"
+        after = re.match(r"\s+(?:sharp|flat)\s+(\w+)", rest)
+        return after is not None and after.group(1).lower() not in _NOTE_FOLLOWERS | _QUALITY_WORDS
     if first in _QUALITY_WORDS:
         second = words[1].strip(",.;:!?)").lower() if len(words) > 1 else ""
-        opens_sentence = not text[:start].strip() or text[:start].rstrip()[-1] in ".!?:"
+        opens_sentence = _SENTENCE_START_RE.search(text[:start]) is not None
         return second in _INTERVAL_WORDS or (opens_sentence and second in _CHORD_WORDS)
     return True
+
+
+def _spell(m: re.Match[str]) -> str:
+    """``F sharp`` -> ``F#``; ``A-flat`` -> ``Ab``; ``A flat seventh`` stays (the article)."""
+    letter, sep, word = m.groups()
+    if letter == "A" and sep == " " and _is_article(m.string, m.start(), m.start() + 1):
+        return m.group(0)
+    return letter + ("#" if word == "sharp" else "b")
 
 
 def _in_dashed_sequence(text: str, start: int, end: int) -> bool:
@@ -167,7 +188,7 @@ def extract_claims(text: str) -> Claims:
     """Find every note name, chord symbol and roman numeral written in ``text``."""
     # Interval lists ("P1, M3, A5") are not chords: blank them before reading symbols.
     text = _INTERVAL_LIST_RE.sub(lambda m: " " * len(m.group(0)), text)
-    text = _SPELLED_RE.sub(lambda m: m.group(1) + ("#" if m.group(2) == "sharp" else "b"), text)
+    text = _SPELLED_RE.sub(_spell, text)
     notes: list[str] = []
     symbols: list[str] = []
     articles: set[int] = set()
@@ -209,7 +230,7 @@ def extract_claims(text: str) -> Claims:
     qualities = [m.group(1).lower() for m in _QUALITY_RE.finditer(text)]
     intervals = [
         (
-            _ascii(m.group(3)),
+            _ascii(m.group(3) or m.group(4)),
             _QUALITY_SHORT[m.group(1).lower()] + _ORDINAL_NUMBER[m.group(2).lower()],
         )
         for m in _INTERVAL_RE.finditer(text)

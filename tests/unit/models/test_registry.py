@@ -104,6 +104,9 @@ def test_a_broken_user_registry_is_a_clear_error() -> None:
         ('[models.mine.variants.Q4_0]\nfilename = "../../etc/x.gguf"\n', "plain name"),
         ('[models.mine.variants.Q4_0]\nfilename = "sub/x.gguf"\n', "plain name"),
         ("[models.mine]\nweaknesses = [1]\n", "malformed"),
+        ('[models."../../mine".variants.Q4_0]\nurls = []\n', "model name"),
+        ('[models.mine.variants."../../../tmp"]\nurls = []\n', "not a quantization"),
+        ("[models.mine.variants.q4_0]\n[models.mine.variants.Q4_0]\n", "repeated"),
     ],
 )
 def test_malformed_user_tables_are_invalid_input(text: str, needle: str) -> None:

@@ -166,8 +166,10 @@ def test_a_cloud_fallback_answer_is_cached_under_the_cloud_model(tmp_path: Path)
     h = hybrid(tmp_path, local=local, cloud=Scripted("cloud", "G7: G, B, D, F."), cache=cache)
     assert explain(h).source == "cloud"
     assert len(cache.data) == 1 and "cloud-model" in next(iter(cache.data))
-    again = explain(h)  # the local model answers for itself next time
-    assert (again.source, again.explanation) == ("local", TRUE)
+    again = explain(h)  # a verified answer, whoever wrote it, is served from the cache
+    assert (again.source, again.explanation) == ("cache", "G7: G, B, D, F.")
+    assert local.temperatures == [0.3]
+    assert explain(h, use_cache=False).source == "local"
 
 
 def test_telemetry_records_one_event_per_call(tmp_path: Path) -> None:

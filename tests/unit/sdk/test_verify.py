@@ -74,17 +74,54 @@ def test_symbols_compare_by_sound_and_romans_without_figures() -> None:
         "E.g. G7 holds G, B, D and F.",
         "The perfect fifth of G is D, and the minor seventh above G is F.",
         "A major triad on G would have no F; G7 adds it.",
+        "Notes:\n- A major triad on G plus F gives G7.",
+        "(A major triad on G) plus F.",
+        "A sharp dissonance forms between B and F.",
+        "A flat 7th (F) sits on top of the triad.",
+        "The perfect fifth is a strong interval.",
     ],
 )
 def test_true_g7_sentences_are_not_flagged(text: str) -> None:
     assert find_contradictions(text, chord_facts(build_chord("G7"))) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("G7 contains the F sharp note.", "note F#"),
+        ("G7 has a minor third of B.", "B a m3"),
+        ("G7 is the V7 of F major, but it resolves.", "F major"),
+        ("G7 is built on G minor, with a minor seventh.", "G minor"),
+        ("It has A flat and B.", "note Ab"),
+    ],
+)
+def test_false_g7_sentences_are_caught(text: str, fragment: str) -> None:
+    problems = find_contradictions(text, chord_facts(build_chord("G7")))
+    assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("chords", "text"),
+    [
+        (
+            ["Dm7", "G7", "Cmaj7"],
+            "Dm7\u2013G7\u2013Cmaj7 is a ii\u2013V\u2013I progression in C major.",
+        ),
+        (["Dm7", "G7", "Cmaj7"], "Dm7 G7 Cmaj7 is the ii-V-I."),
+        (["C", "G", "Am", "F"], "C G Am F is a I\u2013V\u2013vi\u2013IV progression."),
+        (["Fm7", "Bb7", "Cmaj7"], "Fm7\u2013Bb7 is a ii\u2013V in Eb, borrowed from C minor."),
+        (["Fm7", "Bb7", "Cmaj7"], "Bb7 is the V7 of Eb and acts as a V7 substitute."),
+    ],
+)
+def test_true_progression_sentences_are_not_flagged(chords: list[str], text: str) -> None:
+    assert find_contradictions(text, progression_facts(analyze_progression(chords))) == []
+
+
 def test_numerals_are_checked_against_their_chords() -> None:
     facts = progression_facts(analyze_progression(["Dm7", "G7", "Cmaj7"]))
     assert find_contradictions("Dm7 (ii7) sets up G7 (V7), then Cmaj7 is the I.", facts) == []
     assert find_contradictions("V7 (G7) resolves to Imaj7 (Cmaj7).", facts) == []
-    problems = find_contradictions("Here Dm7 is the V7 and G7 is ii.", facts)
+    problems = find_contradictions("Here Dm7 is the V7 and G7 is the ii.", facts)
     assert len(problems) == 2 and "calls Dm7 V7" in problems[0], problems
 
 
