@@ -241,6 +241,15 @@ def is_verified(target: Path, expected: str) -> bool:
         return False
 
 
+def recorded_digest(target: Path) -> str | None:
+    """The SHA-256 a still-valid marker records for ``target``, or None."""
+    try:
+        digest, _, stamp = marker_path(target).read_text().strip().partition(" ")
+        return digest if stamp == _stamp(target) and len(digest) == 64 else None
+    except OSError:
+        return None
+
+
 def adopt_existing(target: Path, expected: str) -> bool:
     """Accept a ``dest`` that has no marker but the right hash (e.g. copied in by hand)."""
     if not target.is_file():

@@ -30,6 +30,7 @@ __all__ = [
     "is_verified",
     "mark_verified",
     "models_dir",
+    "recorded_digest",
     "resolve_model_path",
     "sha256_file",
 ]
@@ -87,6 +88,13 @@ def is_verified(path: Path, expected: str) -> bool:
     from music_reasoning.models import _partial  # imports this module: load it late
 
     return _partial.is_verified(path, expected)
+
+
+def recorded_digest(path: Path) -> str | None:
+    """The SHA-256 ``path`` was verified to have, if it has not changed since; else None."""
+    from music_reasoning.models import _partial
+
+    return _partial.recorded_digest(path)
 
 
 def mark_verified(path: Path, sha256: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from music_reasoning.engine.runtime import get_engine, get_pool
 from music_reasoning.errors import MusicReasoningError
+from music_reasoning.models.files import recorded_digest
 from music_reasoning.models.registry import get_model
 from music_reasoning.params import GenerationParams
 from music_reasoning.sdk.facts import grounded_examples
@@ -25,8 +26,12 @@ class LocalBackend:
         self._examples = grounded_examples()
 
     def model_id(self) -> str:
-        """Identify the model file without loading it (name, size, modification time)."""
+        """Identify the model without loading it: its SHA-256 when the store verified the
+        file (so copies and renames share cache entries), else name, size and mtime."""
         path = get_pool().resolve(self.model)
+        digest = recorded_digest(path)
+        if digest is not None:
+            return f"sha256:{digest}"
         st = path.stat()
         return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
 

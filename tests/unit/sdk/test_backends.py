@@ -9,6 +9,7 @@ import pytest
 
 from music_reasoning.engine import runtime
 from music_reasoning.engine.pool import EnginePool
+from music_reasoning.models.files import mark_verified
 from music_reasoning.sdk.backends import LocalBackend
 
 
@@ -31,3 +32,7 @@ def test_weaknesses_and_model_id_follow_use_model(fresh_pool: EnginePool, tmp_pa
     fresh_pool.default_model = str(model)
     assert LocalBackend().model_id().startswith("mine.gguf:2052:")
     assert LocalBackend().weaknesses() == {}
+    mark_verified(model, "ab" * 32)  # a file the store verified is named by its digest
+    assert LocalBackend().model_id() == "sha256:" + "ab" * 32
+    model.write_bytes(b"GGUF" + b"\1" * 2049)  # changed since: the marker no longer holds
+    assert LocalBackend().model_id().startswith("mine.gguf:")
