@@ -57,21 +57,22 @@ def test_choice_follows_the_documented_precedence(files: list[Path]) -> None:
     assert EnginePool(settings=load_settings()).choice(None) == "gemma3-270m"
 
 
+def unloaded_soon(engine: StandIn, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while engine.is_loaded() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not engine.is_loaded()
+
+
 def test_idle_engines_unload_and_close_lets_the_reaper_restart(files: list[Path]) -> None:
     p = pool(keep_alive=0.2, budget_bytes=1 << 40)
     first = p.get(str(files[0]))
     first.loaded, first.last_used = True, 0.0
-    deadline = time.monotonic() + 5
-    while first.is_loaded() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not first.is_loaded()
+    assert unloaded_soon(first)
     p.close()
     second = p.get(str(files[1]))  # a pool used after close() keeps unloading idle engines
     second.loaded, second.last_used = True, 0.0
-    deadline = time.monotonic() + 5
-    while second.is_loaded() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not second.is_loaded()
+    assert unloaded_soon(second)
     p.close()
 
 
