@@ -13,7 +13,12 @@ The scanner reads prose the way a musician would:
 
 * "X major" / "X minor" (a chord or a key, not "A major third") must be a chord or key
   of the facts; a quality before "chord" or "triad" must be one of the facts' chords;
-  "the minor third C" must be true above the root; a named cadence must be one found.
+  "the minor third C" must be true above the root; a named cadence must be one found;
+* "F sharp", "B-flat" are notes (F#, Bb), but "A flat seventh" is the article;
+* "the major third of B is D" is checked on its own terms (it is D#), whatever the facts;
+* a chord tied to a numeral ("Dm7 (ii7)", "Dm7 is the ii7") must have that numeral in
+  the progression; in a named key ("G7 is the V7 of C") the theory layer says what the
+  chord is in that key.
 
 Anything named that the facts do not contain is a contradiction.  Unknown symbols that
 the theory layer cannot parse are contradictions too: a grounded answer has no reason
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 
 from music_reasoning.errors import InvalidInputError, MusicReasoningError
 from music_reasoning.sdk.facts import Facts
-from music_reasoning.theory import CHORD_QUALITIES, build_chord
+from music_reasoning.theory import CHORD_QUALITIES, analyze_progression, build_chord
 from music_reasoning.theory.notes import pitch_class, spell_above
 
 __all__ = ["Claims", "extract_claims", "find_contradictions"]
@@ -60,6 +65,12 @@ _PAIR_RE = re.compile(
 )
 _PAIR_REVERSED_RE = re.compile(
     rf"(?<![\w/{_DASHES_CLASS}])({_ROMAN_PLAIN})\s*\(({_SYMBOL})\)(?!\s*[{_DASHES_CLASS}])"
+)
+# "G7 is the V7 of C", "Bb7 acts as the bVII7 in C major": a numeral in a named key,
+# checked on its own terms (the theory layer says what the chord is in that key).
+_KEYED_RE = re.compile(
+    rf"(?<![\w#/])({_SYMBOL}) (?:is|acts as|functions as) (?:the |a |an )?({_ROMAN_PLAIN})"
+    rf"(?: chord)? (?:of|in) (?:the key of )?({_NOTE})(?: (major|minor))?(?![\w#♯♭])"
 )
 _INTERVALS = r"(?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|interval)"
 _ALTERED = r"(?:raised|lowered|flat(?:ted)?|sharp(?:ened)?)"
@@ -141,6 +152,7 @@ class Claims:
     cadences: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str], ...] = ()  # (chord symbol, roman numeral)
     relations: tuple[tuple[str, str, str], ...] = ()  # (from note, interval, to note)
+    keyed: tuple[tuple[str, str, str], ...] = ()  # (chord symbol, numeral, "C major")
 
 
 def _ascii(token: str) -> str:
@@ -189,6 +201,14 @@ def extract_claims(text: str) -> Claims:
     # Interval lists ("P1, M3, A5") are not chords: blank them before reading symbols.
     text = _INTERVAL_LIST_RE.sub(lambda m: " " * len(m.group(0)), text)
     text = _SPELLED_RE.sub(_spell, text)
+    keyed_matches = list(_KEYED_RE.finditer(text))
+    keyed = [
+        (_ascii(m.group(1)), _ascii(m.group(2)), f"{_ascii(m.group(3))} {m.group(4) or 'major'}")
+        for m in keyed_matches
+    ]
+    keyed_spans = {m.span(2) for m in keyed_matches}
+    for m in keyed_matches:  # the key belongs to that claim, not to the subject's notes
+        text = text[: m.start(3)] + " " * (m.end() - m.start(3)) + text[m.end() :]
     notes: list[str] = []
     symbols: list[str] = []
     articles: set[int] = set()
@@ -203,6 +223,8 @@ def extract_claims(text: str) -> Claims:
             symbols.append(_ascii(m.group(0)))
     romans: list[str] = []
     for m in _ROMAN_RE.finditer(text):
+        if m.span() in keyed_spans:  # checked with its key instead
+            continue
         accidental, numeral, figures, _sec_acc, sec = m.groups()
         bare = not accidental and not figures and not sec
         if (
@@ -246,6 +268,7 @@ def extract_claims(text: str) -> Claims:
         tuple(cadences),
         tuple(pairs),
         tuple(relations),
+        tuple(keyed),
     )
 
 
@@ -300,6 +323,13 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
         if _roman_key(roman) not in allowed_romans:
             problems.append(f"names {roman}, which is not a numeral of {facts.subject}")
     problems += _pair_problems(claims, facts)
+    for symbol, roman, key in dict.fromkeys(claims.keyed):
+        try:
+            actual = analyze_progression([symbol], key=key).analysis[0].roman
+        except InvalidInputError:
+            continue
+        if _roman_key(actual) != _roman_key(roman):
+            problems.append(f"calls {symbol} the {roman} of {key}; it is {actual} there")
     for low, interval, high in dict.fromkeys(claims.relations):
         try:
             true_note = spell_above(low, interval)

@@ -125,6 +125,23 @@ def test_numerals_are_checked_against_their_chords() -> None:
     assert len(problems) == 2 and "calls Dm7 V7" in problems[0], problems
 
 
+@pytest.mark.parametrize(
+    ("symbol", "text", "problem"),
+    [
+        ("Cmaj7", "Cmaj7 is the Imaj7 of C major.", None),
+        ("G7", "G7 is the V7 chord in the key of C major, resolving to C.", None),
+        ("Bb7", "Bb7 acts as the bVII7 in C major.", None),
+        ("G7", "G7 is the IV7 of C.", "calls G7 the IV7 of C major; it is V7 there"),
+        ("Bb7", "Bb7 acts as the V7 in C major.", "it is bVII7 there"),
+    ],
+)
+def test_a_numeral_in_a_named_key_is_checked_in_that_key(
+    symbol: str, text: str, problem: str | None
+) -> None:
+    problems = find_contradictions(text, chord_facts(build_chord(symbol)))
+    assert problems == [] if problem is None else any(problem in p for p in problems), problems
+
+
 def test_scale_relative_key_is_checked() -> None:
     facts = scale_facts(get_scale("D", "dorian"))
     assert find_contradictions("D dorian shares its notes with C major.", facts) == []
