@@ -109,3 +109,18 @@ def test_cli_explain_json(model_path: Path, tmp_path: Path) -> None:
     )
     assert free.returncode == 0 and "G B D F" in free.stdout
     assert "TIER_LIMIT" in free.stderr
+
+
+def test_cli_eval_scores_raw_and_hybrid_on_the_real_model(
+    model_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from music_reasoning.cli.main import main
+
+    monkeypatch.setenv("MUSIC_REASONING_MODEL_PATH", str(model_path))
+    assert main(["eval", "--set", "diagnostic", "--limit", "3", "--quiet", "--json"]) == 0
+    reports = {r["mode"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(reports) == {"raw", "hybrid"}
+    assert {r["model"] for r in reports.values()} == {model_path.name}
+    hybrid = reports["hybrid"]["overall"]
+    assert hybrid["questions"] == 3 and hybrid["accuracy"] == 1.0 and hybrid["contradicted"] == 0
+    assert sum(reports["hybrid"]["sources"].values()) == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from music_reasoning.engine.runtime import get_engine, get_pool
@@ -25,10 +26,14 @@ class LocalBackend:
         self.model = model
         self._examples = grounded_examples()
 
+    def model_file(self) -> Path:
+        """The GGUF file this backend answers with (not loaded by asking)."""
+        return get_pool().resolve(self.model)
+
     def model_id(self) -> str:
         """Identify the model without loading it: its SHA-256 when the store verified the
         file (so copies and renames share cache entries), else name, size and mtime."""
-        path = get_pool().resolve(self.model)
+        path = self.model_file()
         digest = recorded_digest(path)
         if digest is not None:
             return f"sha256:{digest}"

@@ -346,7 +346,7 @@ def evaluate(
     if limit is not None:
         questions = questions[:limit]
     local = LocalBackend(model)
-    name = local.model_id().split(":")[0]
+    name = local.model_file().name
     reports = []
     for mode in modes:
         if mode == "raw":

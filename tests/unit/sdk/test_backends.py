@@ -30,6 +30,7 @@ def test_weaknesses_and_model_id_follow_use_model(fresh_pool: EnginePool, tmp_pa
     model = tmp_path / "mine.gguf"
     model.write_bytes(b"GGUF" + b"\0" * 2048)
     fresh_pool.default_model = str(model)
+    assert LocalBackend().model_file() == model
     assert LocalBackend().model_id().startswith("mine.gguf:2052:")
     assert LocalBackend().weaknesses() == {}
     mark_verified(model, "ab" * 32)  # a file the store verified is named by its digest
