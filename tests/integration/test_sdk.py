@@ -31,9 +31,9 @@ def sdk(model_path: Path, tmp_path: Path) -> Iterator[Hybrid]:
 @pytest.mark.parametrize("given", ["G7", "C E G", "F#m7b5", "Bb7"])
 def test_chord_explanations_never_contradict_the_facts(sdk: Hybrid, given: str) -> None:
     result = api.chord.explain(given, use_cache=False)
-    assert result.error is None and result.explanation
-    assert result.verified and result.source in ("local", "deterministic")
-    assert find_contradictions(result.explanation, chord_facts(result.data)) == []
+    assert result.error is None and result.explanation, result
+    assert result.verified and result.source in ("local", "deterministic"), result
+    assert find_contradictions(result.explanation, chord_facts(result.data)) == [], result
     if result.source == "local":
         assert result.metrics is not None and result.metrics["completion_tokens"] > 0
 
