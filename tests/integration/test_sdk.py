@@ -21,8 +21,10 @@ from music_reasoning.theory import analyze_progression, build_chord
 
 @pytest.fixture
 def sdk(model_path: Path, tmp_path: Path) -> Iterator[Hybrid]:
-    hybrid = api.configure(
-        local=LocalBackend(model_path), quota=CloudQuota(tmp_path / "quota.json")
+    hybrid = api.configure(  # a busy machine must not turn an answer into a TIMEOUT here
+        local=LocalBackend(model_path),
+        quota=CloudQuota(tmp_path / "quota.json"),
+        settings=load_settings(timeout=120.0),
     )
     yield hybrid
     api._default = None
