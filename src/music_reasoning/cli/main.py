@@ -416,6 +416,9 @@ def config_group() -> None:
     """Inspect configuration."""
 
 
+_SECRET_SETTINGS = ("cloud_api_key",)
+
+
 @config_group.command("show")
 @_as_json
 def config_show(as_json: bool) -> None:
@@ -425,11 +428,15 @@ def config_show(as_json: bool) -> None:
         name: {"value": getattr(settings, name), "source": source}
         for name, source in settings.sources.items()
     }
+    for name in _SECRET_SETTINGS:
+        if rows.get(name, {}).get("value"):
+            rows[name]["value"] = "(set, hidden)"
     if as_json:
         _echo_json(rows)
         return
+    width = max(len(name) for name in rows)
     for name, row in rows.items():
-        click.echo(f"{name:20} {row['value']!s:40} ({row['source']})")
+        click.echo(f"{name:{width}}  {row['value']!s:40} ({row['source']})")
 
 
 cli.add_command(telemetry)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from music_reasoning.errors import MusicReasoningError
 from music_reasoning.models import store
 from music_reasoning.models.registry import add_user_model
 
@@ -68,11 +69,30 @@ def pull(spec: str, parts: int, quiet: bool) -> None:
 @_json
 def verify(spec: str | None, as_json: bool) -> None:
     """Re-hash an installed model (all installed ones without NAME)."""
-    specs = (
-        [spec] if spec else [f"{r.name}:{r.variant}" for r in store.list_models() if r.installed]
-    )
-    results = [store.verify(s) for s in specs]
-    _echo(results if as_json else [f"{r['model']}: ok ({r['sha256']})" for r in results], as_json)
+    if spec:
+        result = store.verify(spec)
+        _echo([result] if as_json else [f"{result['model']}: ok ({result['sha256']})"], as_json)
+        return
+    results: list[dict[str, Any]] = []
+    failed: list[MusicReasoningError] = []
+    for s in (f"{r.name}:{r.variant}" for r in store.list_models() if r.installed):
+        try:
+            result = store.verify(s)
+        except MusicReasoningError as exc:  # report every file, then fail
+            failed.append(exc)
+            result = {"model": s, "ok": False, "error": exc.to_dict()}
+        results.append(result)
+        if not as_json and result.get("ok") is False:
+            click.echo(f"{s}: [{failed[-1].code}] {failed[-1].message}")
+        elif not as_json:
+            click.echo(f"{s}: ok ({result['sha256']})")
+    if as_json:
+        _echo(results, True)
+    if failed:
+        raise type(failed[0])(
+            f"{len(failed)} of {len(results)} installed models failed verification.",
+            suggestion=failed[0].suggestion,
+        )
 
 
 @models.command()

@@ -22,6 +22,7 @@ import tomli_w
 
 from music_reasoning.config import config_dir
 from music_reasoning.errors import InvalidInputError, ModelUnavailableError
+from music_reasoning.models.files import check_gguf_header
 
 __all__ = [
     "ModelEntry",
@@ -92,6 +93,12 @@ class ModelEntry:
             ModelUnavailableError: the model has no such variant.
         """
         q = (quantization or self.default_variant).upper()
+        if not self.variants:
+            raise ModelUnavailableError(
+                f"{self.name} has no variants in the registry.",
+                suggestion=f"Add one with `music-reasoning models add {self.name} --path FILE` "
+                "or `--url URL --sha256 HEX`.",
+            )
         if q not in self.variants:
             raise ModelUnavailableError(
                 f"{self.name} has no {q} variant (it has {', '.join(self.variants)}).",
@@ -318,15 +325,35 @@ def add_user_model(
             suggestion="Use lower-case letters, digits, '.', '-', '_' and at most one ':'.",
         )
     if not _QUANT_RE.match(quantization):
-        raise InvalidInputError(f"{quantization!r} is not a quantization name (Q4_K_M, Q8_0, F16).")
+        raise InvalidInputError(
+            f"{quantization!r} is not a quantization name.",
+            suggestion="Use a llama.cpp type such as Q4_K_M, Q5_K_M, Q8_0 or F16.",
+        )
     if path is None and not urls and not (managed and sha256):
-        raise InvalidInputError("Give --path FILE or --url URL.")
+        raise InvalidInputError(
+            "Give --path FILE or --url URL.",
+            suggestion=f"`music-reasoning models add {base} --path ~/models/my.gguf`, or "
+            f"`--url https://host/my.gguf --sha256 HEX`.",
+        )
     if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
-        raise InvalidInputError(f"{sha256!r} is not a SHA-256 (64 hex digits).")
+        raise InvalidInputError(
+            f"{sha256!r} is not a SHA-256 (64 hex digits).",
+            suggestion="Copy the checksum from the model's download page, or compute it with "
+            "`sha256sum FILE`.",
+        )
     if urls and not sha256:
         raise InvalidInputError(
-            "A model fetched from a URL needs its --sha256, so a corrupt download is caught."
+            "A model fetched from a URL needs its --sha256, so a corrupt download is caught.",
+            suggestion="Add --sha256 HEX (the file's SHA-256 from its download page).",
         )
+    for url in urls:
+        if not re.match(r"https?://[^/\s]+", url):
+            raise InvalidInputError(
+                f"{url!r} is not an http(s) URL.",
+                suggestion="Give a URL starting with http:// or https://.",
+            )
+    if path is not None:
+        check_gguf_header(Path(path).expanduser())  # a wrong file is caught now, not at use
     variant: dict[str, Any] = {"urls": list(urls)}
     if path is not None:
         variant["path"] = str(Path(path).expanduser().resolve())
@@ -367,6 +394,8 @@ def forget_user_model(name: str) -> bool:
             return False
         del table["variants"][quantization]
         models[base] = table
+        if not table["variants"] and base not in _builtin():  # nothing left to describe
+            del models[base]
     else:
         del models[base]
     _write_user(models)

@@ -136,6 +136,8 @@ def resolve(spec: str, *, pull_missing: bool = False) -> Path:
         return embedded_model_path()
     path = variant_path(entry, variant)
     if path.is_file():
+        if variant.sha256 and not is_verified(path, variant.sha256):
+            verify(spec)  # hashed once (then marked); a mismatch is CORRUPTED_MODEL
         return path
     if pull_missing and variant.urls:
         return pull(spec)
@@ -239,6 +241,12 @@ def remove(spec: str, *, forget: bool = False) -> list[str]:
     forgettable = forget or variant.path
     if forgettable and forget_user_model(f"{entry.name}:{variant.quantization}"):
         done.append(f"forgot {entry.name}:{variant.quantization}")
+        default_name, default_q = parse_spec(default_spec())
+        if default_name == entry.name and (default_q or entry.default_variant) == (
+            variant.quantization
+        ):
+            save_setting("default_model", None)
+            done.append(f"the default model is {EMBEDDED_MODEL_NAME} again")
     return done
 
 

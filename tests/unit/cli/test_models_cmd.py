@@ -44,3 +44,36 @@ def test_errors_are_one_line_with_a_code(capsys: object) -> None:
     assert main(["models", "pull", "core3b:v4.8"]) == 3  # MODEL_UNAVAILABLE
     assert main(["models", "info", "no-such-model"]) == 3
     assert main(["models", "add", "x", "--url", "http://127.0.0.1:1/x"]) == 2  # no sha256
+
+
+def test_add_checks_the_file_and_url_at_once(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model " * 200)
+    assert main(["models", "add", "x", "--path", str(text)]) == 4  # CORRUPTED_MODEL
+    sha = "ab" * 32
+    assert main(["models", "add", "x", "--url", "ftp://127.0.0.1/x", "--sha256", sha]) == 2
+    assert run("models", "list", "--json")[1].count('"x"') == 0
+
+
+def test_forgetting_the_default_model_resets_the_default(tmp_path: Path) -> None:
+    gguf = tmp_path / "mine.gguf"
+    gguf.write_bytes(DATA)
+    run("models", "add", "mine", "--path", str(gguf))
+    run("models", "use", "mine")
+    code, out = run("models", "rm", "mine", "--forget")
+    assert code == 0 and "default model is gemma3-270m again" in out
+    rows = json.loads(run("models", "list", "--json")[1])
+    assert [(r["name"], r["variant"]) for r in rows if r["default"]] == [("gemma3-270m", "Q4_K_M")]
+    assert all(r["name"] != "mine" for r in rows)
+
+
+def test_verify_all_reports_every_file_then_fails(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.gguf", tmp_path / "bad.gguf"
+    good.write_bytes(DATA)
+    bad.write_bytes(DATA)
+    run("models", "add", "good", "--path", str(good))
+    run("models", "add", "bad", "--path", str(bad), "--quantization", "Q8_0")
+    run("models", "add", "bad:Q8_0", "--path", str(bad), "--sha256", "cd" * 32)
+    result = CliRunner().invoke(cli, ["models", "verify"])
+    assert result.exit_code != 0
+    assert "good:Q4_K_M: ok" in result.output and "bad:Q8_0: [CORRUPTED_MODEL]" in result.output

@@ -111,3 +111,14 @@ def test_remove_refuses_while_a_pull_holds_the_lock(serve: Callable[..., FileSer
     assert "another process" in exc.value.message and path.is_file()
     assert any("deleted" in line for line in store.remove("tiny"))
     assert not path.exists()
+
+
+def test_a_file_that_no_longer_matches_its_checksum_is_not_used(tmp_path: Path) -> None:
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(DATA)
+    add_user_model("tiny", path=gguf, sha256=SHA)
+    assert store.resolve("tiny") == gguf  # hashed once, then marked
+    gguf.write_bytes(DATA[:-1] + b"!")
+    with pytest.raises(CorruptedModelError) as exc:
+        store.resolve("tiny")
+    assert SHA in exc.value.message
