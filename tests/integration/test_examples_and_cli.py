@@ -87,26 +87,31 @@ def test_cli_status_and_warmup(home: Path) -> None:
 
 def test_cli_batch_is_resumable(home: Path, tmp_path: Path) -> None:
     source = tmp_path / "questions.txt"
-    source.write_text("What is a triad?\n\nWhat is an octave?\nWhat is a scale?\n")
+    too_long = "Why? " * 300  # over the 1000-character limit: refused, never retried
+    source.write_text(f"What is a triad?\n\nWhat is an octave?\n{too_long}\nWhat is a scale?\n")
     output = tmp_path / "answers.jsonl"
     out = run(cli("batch", str(source), "-o", str(output), "--quiet", "--max-tokens", "16"), home)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    assert (summary["total"], summary["answered"], summary["skipped"]) == (3, 3, 0)
-    lines = output.read_text().splitlines()
-    assert [json.loads(line)["prompt"] for line in lines] == [
-        "What is a triad?",
-        "What is an octave?",
-        "What is a scale?",
-    ]
+    assert (summary["total"], summary["answered"], summary["skipped"]) == (4, 3, 0)
+    assert summary["failed"] == 1
+    records = {r["id"]: r for r in map(json.loads, output.read_text().splitlines())}
+    assert {i: (r["index"], r["prompt"][:9]) for i, r in records.items()} == {
+        "1": (0, "What is a"),
+        "3": (1, "What is a"),
+        "4": (2, "Why? Why?"),
+        "5": (3, "What is a"),
+    }
+    assert records["4"]["error"]["code"] == "INVALID_INPUT" and records["5"]["text"]
     # Simulate an interruption: the last answer was never written (a torn line remains).
-    output.write_text("\n".join(lines[:2]) + '\n{"id": "4", "pro')
+    kept = [line for line in output.read_text().splitlines() if '"id": "5"' not in line]
+    output.write_text("\n".join(kept) + '\n{"id": "5", "pro')
     out = run(cli("batch", str(source), "-o", str(output), "--quiet", "--max-tokens", "16"), home)
     summary = json.loads(out.stdout)
-    assert (summary["skipped"], summary["answered"]) == (2, 1)
+    assert (summary["skipped"], summary["answered"], summary["failed"]) == (3, 1, 0)
     answered = [
         json.loads(x)
         for x in output.read_text().splitlines()
-        if x.startswith('{"id": "4", "index"')
+        if x.startswith('{"id": "5", "index"')
     ]
-    assert len(answered) == 1 and answered[0]["text"]
+    assert len(answered) == 1 and answered[0]["text"] and answered[0]["index"] == 3

@@ -3,8 +3,11 @@
 Input lines are either plain text (one prompt per line; blank lines skipped) or JSON
 objects with a ``prompt`` field and an optional ``id``.  Each answer is appended to the
 output file and flushed as soon as it is ready, as ``{"id", "index", "prompt", "text",
-"error", "metrics"}``.  Rerunning with the same output skips every item already
-answered without error, so an interrupted run resumes where it stopped.
+"error", "metrics"}`` (``index``: the item's place among the file's prompts).  Rerunning
+with the same output skips every item already answered, and every item refused as
+``INVALID_INPUT`` (it would only fail again), so an interrupted run resumes where it
+stopped; items that failed for a passing reason (``TIMEOUT``, ...) are tried again and
+their new line follows the old one: the last line for an id is its answer.
 """
 
 from __future__ import annotations
@@ -71,7 +74,10 @@ def _answered(output: Path) -> set[str]:
             obj = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut short by a crash: answer that item again
-        if isinstance(obj, dict) and obj.get("error") is None and "id" in obj:
+        if not isinstance(obj, dict) or "id" not in obj:
+            continue
+        error = obj.get("error")
+        if error is None or (isinstance(error, dict) and error.get("code") == "INVALID_INPUT"):
             done.add(str(obj["id"]))
     return done
 
@@ -90,7 +96,7 @@ def run_batch_file(
     """
     items = read_prompts(source)
     done = _answered(output)
-    todo = [(i, p) for i, p in items if i not in done]
+    todo = [(n, i, p) for n, (i, p) in enumerate(items) if i not in done]
     failed = 0
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("a", encoding="utf-8") as fh:
@@ -101,14 +107,15 @@ def run_batch_file(
         def write(item: BatchItem) -> None:
             nonlocal failed
             failed += 0 if item.ok else 1
-            record = {"id": todo[item.index][0], **item.to_dict()}
+            place, item_id, _ = todo[item.index]
+            record = {"id": item_id, **item.to_dict(), "index": place}
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
             if on_progress:
                 on_progress(1)
 
-        engine.batch([p for _, p in todo], params, on_item=write)
+        engine.batch([p for _, _, p in todo], params, on_item=write)
     return BatchFileSummary(
         total=len(items),
         skipped=len(items) - len(todo),
