@@ -9,8 +9,9 @@ carries three views of the same truth:
 * ``sentence`` is a deterministic explanation used when the model's answer cannot be
   trusted (or no model may be used).
 
-Prompts built here are versioned by :data:`GROUNDING_VERSION`, which is part of every
-cache key, so a changed template never serves stale answers.
+Prompts built here (and the verifier's rules) are versioned by :data:`GROUNDING_VERSION`,
+which is part of every cache key, so a changed template or a stricter check never serves
+answers cached under the old one.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ __all__ = [
     "scale_facts",
 ]
 
-GROUNDING_VERSION = "2"
+GROUNDING_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Facts:
         romans: Roman numerals the explanation may name.
         pairs: (chord symbol, roman numeral) pairs of a progression, so "Dm7 is the V7"
             is caught even though both names occur in it.
+        key: The progression's key (``C major``): a chord is borrowed from its parallel.
         sentence: A deterministic explanation built from the facts alone.
         topics: Tags used to route around a model's known weaknesses
             (``backdoor_progression``, ``secondary_dominant`` ...).
@@ -79,6 +81,7 @@ class Facts:
     cadences: frozenset[str] = frozenset()
     topics: frozenset[str] = frozenset()
     pairs: frozenset[tuple[str, str]] = frozenset()
+    key: str | None = None
 
     def prompt(self) -> str:
         """The grounded question sent to the model (facts first, then the request)."""
@@ -323,6 +326,7 @@ def progression_facts(info: ProgressionInfo) -> Facts:
         ),
         topics=frozenset(topics),
         pairs=frozenset((a.chord, a.roman) for a in info.analysis),
+        key=info.key,
     )
 
 

@@ -72,6 +72,7 @@ _KEYED_RE = re.compile(
     rf"(?<![\w#/])({_SYMBOL}) (?:is|acts as|functions as) (?:the |a |an )?({_ROMAN_PLAIN})"
     rf"(?: chord)? (?:of|in) (?:the key of )?({_NOTE})(?: (major|minor))?(?![\w#♯♭])"
 )
+_BORROWED_RE = re.compile(rf"\bborrowed from (?:the )?(?:parallel )?({_NOTE}) (major|minor)\b")
 _INTERVALS = r"(?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|interval)"
 _ALTERED = r"(?:raised|lowered|flat(?:ted)?|sharp(?:ened)?)"
 _NAME_RE = re.compile(
@@ -323,6 +324,15 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
         if _roman_key(roman) not in allowed_romans:
             problems.append(f"names {roman}, which is not a numeral of {facts.subject}")
     problems += _pair_problems(claims, facts)
+    if facts.key is not None:
+        tonic, mode = facts.key.split()
+        for m in _BORROWED_RE.finditer(text):
+            source = f"{_ascii(m.group(1))} {m.group(2)}"
+            if pitch_class(m.group(1)) != pitch_class(tonic) or m.group(2) == mode:
+                problems.append(
+                    f"says a chord is borrowed from {source}; in {facts.key} chords are "
+                    f"borrowed from the parallel {tonic} {'minor' if mode == 'major' else 'major'}"
+                )
     for symbol, roman, key in dict.fromkeys(claims.keyed):
         try:
             actual = analyze_progression([symbol], key=key).analysis[0].roman

@@ -142,6 +142,14 @@ def test_a_numeral_in_a_named_key_is_checked_in_that_key(
     assert problems == [] if problem is None else any(problem in p for p in problems), problems
 
 
+def test_a_borrowed_chord_comes_from_the_parallel_key() -> None:
+    facts = progression_facts(analyze_progression(["Fm7", "Bb7", "Cmaj7"]))
+    assert find_contradictions("Bb7 (bVII7) is borrowed from C minor.", facts) == []
+    problems = find_contradictions("Bb7 (bVII7) is borrowed from C major.", facts)
+    assert problems and "parallel C minor" in problems[0]
+    assert find_contradictions("Fm7 is borrowed from the parallel F minor.", facts) != []
+
+
 def test_scale_relative_key_is_checked() -> None:
     facts = scale_facts(get_scale("D", "dorian"))
     assert find_contradictions("D dorian shares its notes with C major.", facts) == []
