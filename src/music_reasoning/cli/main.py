@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,15 @@ _temperature = click.option(
     "--temperature", type=float, default=None, help="0-1; overrides --preset."
 )
 _max_tokens = click.option("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, show_default=True)
-_timeout = click.option("--timeout", type=float, default=None, help="Seconds (default 30).")
-_model = click.option("--model", "model", default=None, help="GGUF path instead of the default.")
+_timeout = click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Seconds per model answer (default: the timeout setting, 30).",
+)
+_model = click.option(
+    "--model", "model", default=None, help="Registry name (NAME[:VARIANT]) or GGUF path."
+)
 _as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
@@ -87,6 +96,52 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer one QUESTION."""
+    with _recorded("ask", model):
+        _ask(question, preset, temperature, max_tokens, timeout, model, stream, as_json)
+
+
+@contextmanager
+def _recorded(event: str, model: str | None) -> Iterator[None]:
+    """Record a telemetry event for the command (only when the user opted in)."""
+    settings = load_settings()
+    if not settings.telemetry:
+        yield
+        return
+    from music_reasoning.engine.runtime import get_pool
+    from music_reasoning.sdk.telemetry import Telemetry
+
+    started, code = time.perf_counter(), None
+    try:
+        yield
+    except MusicReasoningError as exc:
+        code = exc.code
+        raise
+    finally:
+        with Telemetry(settings) as tele:
+            try:
+                name: str | None = str(get_pool().resolve(model))
+            except MusicReasoningError:
+                name = model
+            tele.record(
+                event,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                model=name,
+                tier=settings.tier,
+                source="local",
+                error_code=code,
+            )
+
+
+def _ask(
+    question: str,
+    preset: str | None,
+    temperature: float | None,
+    max_tokens: int,
+    timeout: float | None,
+    model: str | None,
+    stream: bool,
+    as_json: bool,
+) -> None:
     engine = get_engine(model)
     params = _params(engine, temperature, preset, max_tokens, timeout)
     if stream and not as_json:
@@ -190,11 +245,7 @@ def batch(
 def status(model: str | None, as_json: bool) -> None:
     """Load the model and show what is loaded, where, and on which hardware."""
     st = get_engine(model).load()
-    if as_json:
-        _echo_json(st.to_dict())
-        return
-    for key, value in st.to_dict().items():
-        click.echo(f"{key:14} {value}")
+    (_echo_json if as_json else _render_rows)(st.to_dict())
 
 
 @cli.command()
@@ -251,12 +302,23 @@ def _render_rows(rows: dict[str, Any]) -> None:
             for entry in value:
                 click.echo("  " + ", ".join(f"{k}={v}" for k, v in entry.items()))
         else:
-            shown = " ".join(map(str, value)) if isinstance(value, list | tuple) else value
-            click.echo(f"{key:16} {shown}")
+            click.echo(f"{key:16} {_cell(value)}")
+
+
+def _cell(value: Any) -> str:
+    """One value as a person reads it: lists joined, floats rounded, nothing as '-'."""
+    if value is None or value == [] or value == ():
+        return "-"
+    if isinstance(value, list | tuple):
+        return " ".join(map(str, value))
+    if isinstance(value, float):
+        return str(round(value, 2))
+    return str(value)
 
 
 def _explain_options(f: Any) -> Any:
     """``--explain`` and the SDK options that go with it."""
+    f = _timeout(f)
     f = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(f)
     f = click.option("--mode", type=click.Choice(MODES), default=None, help="SDK mode.")(f)
     f = click.option("--tier", type=click.Choice(list(TIERS)), default=None, help="SDK tier.")(f)
@@ -272,9 +334,9 @@ def _show(
     if explain is None:
         (_echo_json if as_json else _render_rows)(info.to_dict())
         return
-    tier, mode = sdk.get("tier"), sdk.get("mode")
-    if tier or mode:
-        configure(tier=tier, mode=mode)
+    overrides = {name: value for name, value in sdk.items() if value is not None}
+    if overrides:
+        configure(settings=load_settings(**overrides))
     result = explain()
     if as_json:
         _echo_json(result.to_dict())
@@ -300,6 +362,7 @@ def chord(
     explain: bool,
     tier: str | None,
     mode: str | None,
+    timeout: float | None,
     no_cache: bool,
     as_json: bool,
 ) -> None:
@@ -307,7 +370,7 @@ def chord(
     given: str | list[str] = items[0] if len(items) == 1 else list(items)
     info = parse_chord(given)
     run = (lambda: sdk_chord.explain(given, use_cache=not no_cache)) if explain else None
-    _show(info, run, as_json, tier=tier, mode=mode)
+    _show(info, run, as_json, tier=tier, mode=mode, timeout=timeout)
 
 
 @cli.command()
@@ -321,6 +384,7 @@ def scale(
     explain: bool,
     tier: str | None,
     mode: str | None,
+    timeout: float | None,
     no_cache: bool,
     as_json: bool,
 ) -> None:
@@ -333,7 +397,7 @@ def scale(
         if explain
         else None
     )
-    _show(info, run, as_json, tier=tier, mode=mode)
+    _show(info, run, as_json, tier=tier, mode=mode, timeout=timeout)
 
 
 @cli.command()
@@ -347,6 +411,7 @@ def progression(
     explain: bool,
     tier: str | None,
     mode: str | None,
+    timeout: float | None,
     no_cache: bool,
     as_json: bool,
 ) -> None:
@@ -359,7 +424,7 @@ def progression(
         if explain
         else None
     )
-    _show(info, run, as_json, tier=tier, mode=mode)
+    _show(info, run, as_json, tier=tier, mode=mode, timeout=timeout)
 
 
 @cli.command("eval")
@@ -373,7 +438,9 @@ def progression(
 @click.option(
     "--set", "question_set", type=click.Choice(["diagnostic", "generated", "all"]), default="all"
 )
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions."
+)
 @_model
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_as_json
@@ -452,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("music_reasoning").exception("failed")
         click.echo(f"error [{exc.code}]: {exc.message}", err=True)
         click.echo(f"  suggestion: {exc.suggestion}", err=True)
+        if "--json" in (sys.argv[1:] if argv is None else argv):  # a script reads stdout
+            click.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False, default=str))
         return EXIT_CODES.get(exc.code, 1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

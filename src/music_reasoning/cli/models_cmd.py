@@ -41,14 +41,23 @@ def models() -> None:
 @models.command("list")
 @_json
 def list_cmd(as_json: bool) -> None:
-    """Every model variant the registry knows, installed or available."""
+    """Every model variant the registry knows: installed, available to pull, or needing a
+    URL (`models add NAME:VARIANT --url URL --sha256 HEX`)."""
     rows = store.list_models()
     if as_json:
         _echo([r.to_dict() for r in rows], True)
         return
     click.echo(f"{'model':20} {'variant':8} {'size':>10}  {'state':18} default")
     for r in rows:
-        state = "installed, verified" if r.verified else "installed" if r.installed else "available"
+        state = (
+            "installed, verified"
+            if r.verified
+            else "installed"
+            if r.installed
+            else "available"
+            if r.downloadable
+            else "needs a URL"
+        )
         click.echo(
             f"{r.name:20} {r.variant:8} {_size(r.size):>10}  {state:18} {'*' if r.default else ''}"
         )

@@ -91,6 +91,7 @@ class ModelRow:
     size: int | None
     installed: bool
     verified: bool
+    downloadable: bool  # has a URL and a checksum: `models pull` can fetch it
     default: bool
     path: str
     source: str
@@ -113,6 +114,7 @@ def list_models() -> list[ModelRow]:
                     variant=q,
                     size=path.stat().st_size if installed else variant.size,
                     installed=installed,
+                    downloadable=bool(variant.urls and variant.sha256) or variant.embedded,
                     verified=bool(
                         installed and variant.sha256 and is_verified(path, variant.sha256)
                     ),

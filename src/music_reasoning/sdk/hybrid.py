@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from music_reasoning.config import Settings, load_settings
 from music_reasoning.errors import InferenceError, MusicReasoningError, TierLimitError
-from music_reasoning.params import GenerationParams
+from music_reasoning.params import GenerationParams, resolve_params
 from music_reasoning.sdk._types import ErrorInfo, ExplanationResult, Source
 from music_reasoning.sdk.facts import GROUNDING_VERSION, Facts
 from music_reasoning.sdk.tiers import CloudQuota, Tier, check_mode, get_tier
@@ -115,6 +115,7 @@ class Hybrid:
         self.settings = settings or load_settings()
         self.tier: Tier = get_tier(tier or self.settings.tier)
         self.mode = check_mode(mode or self.settings.mode)
+        resolve_params(timeout=self.settings.timeout)  # a bad timeout is INVALID_INPUT now
         self.local = local
         self.cloud = cloud
         self.cache = cache
@@ -333,7 +334,11 @@ class Hybrid:
     def _no_backend_error(self) -> ErrorInfo:
         if not self.tier.local_ai and (self.mode == "local-only" or not self.tier.cloud):
             return ErrorInfo.from_error(
-                TierLimitError(f"The {self.tier.name} tier includes no AI explanations.")
+                TierLimitError(
+                    f"The {self.tier.name} tier includes no AI explanations.",
+                    suggestion="The facts above are complete; for explanations use the creator "
+                    "tier or higher (MUSIC_REASONING_TIER=creator).",
+                )
             )
         if self.mode == "cloud-only" and not self.tier.cloud:
             return ErrorInfo.from_error(

@@ -318,7 +318,10 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
                 problems.append(f"calls {note} a {interval} in {facts.subject}, which it is not")
     for cadence in dict.fromkeys(claims.cadences):
         if cadence not in facts.cadences:
-            problems.append(f"names a {cadence} cadence, which {facts.subject} does not have")
+            article = "an" if cadence[0] in "aeiou" else "a"
+            problems.append(
+                f"names {article} {cadence} cadence, which {facts.subject} does not have"
+            )
     allowed_romans = {_roman_key(r) for r in facts.romans}
     for roman in dict.fromkeys(claims.romans):
         if _roman_key(roman) not in allowed_romans:

@@ -5,6 +5,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from music_reasoning.cli.main import cli, main
@@ -26,6 +27,7 @@ def test_add_list_info_use_verify_rm(tmp_path: Path) -> None:
     rows = {(r["name"], r["variant"]): r for r in json.loads(out)}
     assert rows[("mine", "Q4_K_M")]["installed"] and rows[("gemma3-270m", "Q4_K_M")]["default"]
     assert not rows[("core3b:v4.8", "Q8_0")]["installed"]
+    assert not rows[("core3b:v4.8", "Q8_0")]["downloadable"]  # no URL configured here
     code, out = run("models", "use", "mine")
     assert code == 0 and "default model: mine" in out
     code, out = run("models", "verify", "mine", "--json")
@@ -77,3 +79,11 @@ def test_verify_all_reports_every_file_then_fails(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["models", "verify"])
     assert result.exit_code != 0
     assert "good:Q4_K_M: ok" in result.output and "bad:Q8_0: [CORRUPTED_MODEL]" in result.output
+
+
+def test_json_errors_are_json_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "info", "no-such-model", "--json"]) == 3
+    captured = capsys.readouterr()
+    error = json.loads(captured.out)["error"]
+    assert error["code"] == "MODEL_UNAVAILABLE" and error["suggestion"]
+    assert captured.err.startswith("error [MODEL_UNAVAILABLE]")

@@ -212,6 +212,9 @@ def test_bad_tier_or_mode_is_invalid_input(tmp_path: Path) -> None:
     assert exc.value.code == "INVALID_INPUT"
     with pytest.raises(MusicReasoningError):
         hybrid(tmp_path, mode="sometimes")
+    with pytest.raises(MusicReasoningError) as exc:
+        Hybrid(settings=load_settings(timeout=0.0), quota=CloudQuota(tmp_path / "q.json"))
+    assert exc.value.code == "INVALID_INPUT" and "timeout" in exc.value.message
 
 
 def test_a_missing_model_never_raises_from_the_cache_key(tmp_path: Path) -> None:

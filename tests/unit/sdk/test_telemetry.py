@@ -302,3 +302,21 @@ def test_cli_warns_when_the_environment_overrides(monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(cli, ["telemetry", "off"])
     assert result.exit_code == 0
     assert "overrides config.toml" in result.output
+
+
+def test_cli_ask_is_recorded_when_opted_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    model = tmp_path / "stand-in.gguf"
+    model.write_bytes(b"GGUF" + b"\0" * 2048)
+    monkeypatch.setenv("MUSIC_REASONING_MODEL_PATH", str(model))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ask", "  "]).exit_code != 0  # off: nothing written
+    assert read_events() == []
+    monkeypatch.setenv("MUSIC_REASONING_TELEMETRY", "1")
+    assert runner.invoke(cli, ["ask", "  "]).exit_code != 0
+    (event,) = read_events()
+    assert (event["event"], event["error_code"], event["model"]) == (
+        "ask",
+        "INVALID_INPUT",
+        "stand-in.gguf",
+    )
+    assert "prompt" not in event and event["latency_ms"] >= 0
