@@ -97,7 +97,20 @@ def ask(
 ) -> None:
     """Answer one QUESTION."""
     with _recorded("ask", model):
-        _ask(question, preset, temperature, max_tokens, timeout, model, stream, as_json)
+        engine = get_engine(model)
+        params = _params(engine, temperature, preset, max_tokens, timeout)
+        if stream and not as_json:
+            for chunk in engine.stream(question, params):
+                click.echo(chunk, nl=False)
+            click.echo()
+            return
+        completion = engine.complete(question, params)
+        if as_json:
+            _echo_json(
+                {"question": question, "answer": completion.text, **completion.metrics.to_dict()}
+            )
+        else:
+            click.echo(completion.text)
 
 
 @contextmanager
@@ -130,32 +143,6 @@ def _recorded(event: str, model: str | None) -> Iterator[None]:
                 source="local",
                 error_code=code,
             )
-
-
-def _ask(
-    question: str,
-    preset: str | None,
-    temperature: float | None,
-    max_tokens: int,
-    timeout: float | None,
-    model: str | None,
-    stream: bool,
-    as_json: bool,
-) -> None:
-    engine = get_engine(model)
-    params = _params(engine, temperature, preset, max_tokens, timeout)
-    if stream and not as_json:
-        for chunk in engine.stream(question, params):
-            click.echo(chunk, nl=False)
-        click.echo()
-        return
-    completion = engine.complete(question, params)
-    if as_json:
-        _echo_json(
-            {"question": question, "answer": completion.text, **completion.metrics.to_dict()}
-        )
-    else:
-        click.echo(completion.text)
 
 
 @cli.command()
