@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/music-reasoning ask "$(QUESTION)"
+	$(VENV)/bin/music-reasoning ask --grounded "$(QUESTION)"
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -38,7 +38,14 @@ from music_reasoning.errors import (
     TierLimitError,
 )
 from music_reasoning.params import PRESETS, GenerationParams
-from music_reasoning.sdk import ExplanationResult, Hybrid, chord, progression, scale
+from music_reasoning.sdk import (
+    ExplanationResult,
+    Hybrid,
+    chord,
+    explain_question,
+    progression,
+    scale,
+)
 
 __version__ = "0.1.0"
 
@@ -68,6 +75,7 @@ __all__ = [
     "astream_explanation",
     "batch_generate_explanations",
     "chord",
+    "explain_question",
     "generate_creative_suggestion",
     "generate_explanation",
     "generate_factual_explanation",

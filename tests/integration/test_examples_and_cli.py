@@ -48,6 +48,16 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "music_reasoning.cli.main", *args]
 
 
+def test_cli_ask_grounded_answers_from_the_facts(home: Path) -> None:
+    out = run(cli("ask", "--grounded", "What notes are in a G7 chord?", "--json"), home)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["data"]["notes"] == ["G", "B", "D", "F"] and data["verified"] is True
+    assert data["explanation"] and data["source"] in ("local", "deterministic", "cache")
+    out = run(cli("ask", "--grounded", "Say hello.", "--max-tokens", "8"), home)
+    assert out.returncode == 0 and "the model answers alone" in out.stderr and out.stdout.strip()
+
+
 def test_cli_ask_json_and_stream(home: Path) -> None:
     out = run(cli("ask", "What notes are in a G7 chord?", "--json", "--temperature", "0"), home)
     assert out.returncode == 0, out.stderr

@@ -89,6 +89,7 @@ def test_public_api_is_pinned() -> None:
             "astream_explanation",
             "batch_generate_explanations",
             "chord",
+            "explain_question",
             "generate_creative_suggestion",
             "generate_explanation",
             "generate_factual_explanation",

@@ -84,6 +84,12 @@ def cli(verbose: int, debug: bool) -> None:
 @_timeout
 @_model
 @click.option("--stream", is_flag=True, help="Print the answer as it is generated.")
+@click.option(
+    "--grounded",
+    is_flag=True,
+    help="If the question names a chord, scale or progression, answer from the theory "
+    "layer's facts with a checked explanation (as `chord ... --explain`).",
+)
 @_as_json
 def ask(
     question: str,
@@ -93,9 +99,12 @@ def ask(
     timeout: float | None,
     model: str | None,
     stream: bool,
+    grounded: bool,
     as_json: bool,
 ) -> None:
     """Answer one QUESTION."""
+    if grounded and _answer_grounded(question, model, timeout, as_json):
+        return
     with _recorded("ask", model):
         engine = get_engine(model)
         params = _params(engine, temperature, preset, max_tokens, timeout)
@@ -111,6 +120,34 @@ def ask(
             )
         else:
             click.echo(completion.text)
+
+
+def _answer_grounded(
+    question: str, model: str | None, timeout: float | None, as_json: bool
+) -> bool:
+    """Answer from the facts when the question names a subject; False when it names none."""
+    from music_reasoning.sdk.backends import LocalBackend
+    from music_reasoning.sdk.question import explain_question
+
+    configure(
+        local=LocalBackend(model),
+        settings=load_settings(**({} if timeout is None else {"timeout": timeout})),
+    )
+    result = explain_question(question)
+    if result is None:
+        click.echo("(no chord, scale or progression named: the model answers alone)", err=True)
+        return False
+    if as_json:
+        _echo_json({"question": question, **result.to_dict()})
+        return True
+    if result.explanation:
+        click.echo(result.explanation)
+    else:
+        _render_rows(result.data.to_dict())
+        if result.error:
+            click.echo(f"no explanation [{result.error.code}]: {result.error.message}", err=True)
+    click.echo(f"source: {result.source}, verified: {result.verified}", err=True)
+    return True
 
 
 @contextmanager

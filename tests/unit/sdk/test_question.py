@@ -1,0 +1,29 @@
+"""Routing plain questions to the chord, scale or progression they name."""
+
+from __future__ import annotations
+
+import pytest
+
+from music_reasoning.sdk.question import find_subject
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("What notes are in a G7 chord?", ("chord", ["G7"])),
+        ("Explain F#m7b5.", ("chord", ["F#m7b5"])),
+        ("What notes are in the C major chord?", ("chord", ["C"])),
+        ("Is an A minor triad sad?", ("chord", ["Am"])),
+        ("What is an A chord?", ("chord", ["A"])),
+        ("Analyze Dm7 G7 Cmaj7", ("progression", ["Dm7", "G7", "Cmaj7"])),
+        ("Spell D dorian", ("scale", ["D", "dorian"])),
+        ("What is the A harmonic minor scale?", ("scale", ["A", "harmonic minor"])),
+        ("Describe the C Major scale.", ("scale", ["C", "major"])),
+        ("What is a tritone substitution?", None),
+        ("A cadence is what?", None),
+        ("What is a major third?", None),
+        ("Does Cadence or Dominant name a chord?", None),
+    ],
+)
+def test_find_subject(question: str, subject: tuple[str, list[str]] | None) -> None:
+    assert find_subject(question) == subject
