@@ -29,7 +29,8 @@ def dead_url() -> str:
 
 
 def hybrid(tmp_path: Path, **kw: object) -> Hybrid:
-    return Hybrid(settings=load_settings(), quota=CloudQuota(tmp_path / "q.json"), **kw)  # type: ignore[arg-type]
+    settings = load_settings(timeout=120.0)  # a busy machine must not turn answers into TIMEOUT
+    return Hybrid(settings=settings, quota=CloudQuota(tmp_path / "q.json"), **kw)  # type: ignore[arg-type]
 
 
 def test_missing_local_model_falls_back_to_the_cloud(cloud_server: str, tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_cloud_failure_degrades_to_data(model_path: Path, tmp_path: Path) -> Non
 
 
 def test_cache_and_telemetry_on_the_local_model(model_path: Path, tmp_path: Path) -> None:
-    settings = load_settings(telemetry=True)
+    settings = load_settings(telemetry=True, timeout=120.0)
     events = tmp_path / "events.jsonl"
     with (
         ExplanationCache(tmp_path / "cache.sqlite3") as cache,

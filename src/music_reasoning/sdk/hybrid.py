@@ -291,8 +291,18 @@ class Hybrid:
         for attempt, temp in enumerate(temps):
             if attempt == 0 and first is not None:
                 text, metrics = first()
-            else:
+            elif attempt == 0:
                 text, metrics = self._call(backend, facts.prompt(), temp)
+            else:
+                try:
+                    text, metrics = self._call(backend, facts.prompt(), temp)
+                except Exception as exc:  # the facts' sentence is still a verified answer
+                    code = getattr(exc, "code", "INFERENCE_FAILED")
+                    corrections.append(
+                        f"{backend.name} regeneration failed [{code}]; "
+                        "replaced by a sentence built from the facts"
+                    )
+                    return _Outcome(facts.sentence, "deterministic", metrics)
             text = _strip_echo(text, facts)
             problems = find_contradictions(text, facts) if text.strip() else ["empty answer"]
             if not problems:

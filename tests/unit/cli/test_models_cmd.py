@@ -15,7 +15,7 @@ DATA = b"GGUF" + os.urandom(4096)
 
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout
 
 
 def test_add_list_info_use_verify_rm(tmp_path: Path) -> None:

@@ -273,7 +273,7 @@ def test_cli_on_show_off_round_trip() -> None:
     runner = CliRunner()
     shown = runner.invoke(cli, ["telemetry", "show", "--json"])
     assert shown.exit_code == 0, shown.output
-    state = json.loads(shown.output)
+    state = json.loads(shown.stdout)
     assert state["enabled"] is False and state["source"] == "default"
     assert state["path"] == str(telemetry_path())
     assert state["summary"]["events"] == 0
@@ -281,7 +281,7 @@ def test_cli_on_show_off_round_trip() -> None:
     turned = runner.invoke(cli, ["telemetry", "on"])
     assert turned.exit_code == 0 and "telemetry on" in turned.output
     record_sample(Telemetry())  # settings now come from config.toml
-    state = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).output)
+    state = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)
     assert state["enabled"] is True and state["source"] == "config file"
     assert state["summary"]["by_event"] == {"explain.chord": 2, "explain.scale": 1}
 
@@ -291,7 +291,7 @@ def test_cli_on_show_off_round_trip() -> None:
 
     turned = runner.invoke(cli, ["telemetry", "off"])
     assert turned.exit_code == 0 and "telemetry off" in turned.output
-    state = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).output)
+    state = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)
     assert state["enabled"] is False
     Telemetry().record("after-off")
     assert len(read_events()) == 3
