@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -114,9 +115,9 @@ def resolve_params(
     if max_tokens > max_tokens_ceiling:
         logger.warning("max_tokens %d clamped to the ceiling %d", max_tokens, max_tokens_ceiling)
         max_tokens = max_tokens_ceiling
-    if not isinstance(timeout, int | float) or timeout <= 0:
+    if not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
         raise InvalidInputError(
-            f"timeout must be a positive number of seconds, got {timeout!r}.",
+            f"timeout must be a positive, finite number of seconds, got {timeout!r}.",
             suggestion="Use e.g. timeout=30.",
         )
     return replace(

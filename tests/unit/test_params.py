@@ -55,6 +55,7 @@ def test_presets_and_explicit_temperature() -> None:
         resolve_params(preset="wild")
 
 
-def test_timeout_must_be_positive() -> None:
+@pytest.mark.parametrize("timeout", [0, -1.0, float("inf"), float("nan")])
+def test_timeout_must_be_positive_and_finite(timeout: float) -> None:
     with pytest.raises(InvalidInputError, match="timeout"):
-        resolve_params(timeout=0)
+        resolve_params(timeout=timeout)

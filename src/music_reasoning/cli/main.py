@@ -88,7 +88,8 @@ def cli(verbose: int, debug: bool) -> None:
     "--grounded",
     is_flag=True,
     help="If the question names a chord, scale or progression, answer from the theory "
-    "layer's facts with a checked explanation (as `chord ... --explain`).",
+    "layer's facts with a checked explanation (as `chord ... --explain`; --stream and "
+    "--preset do not apply there).",
 )
 @_as_json
 def ask(
@@ -103,7 +104,7 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer one QUESTION."""
-    if grounded and _answer_grounded(question, model, timeout, as_json):
+    if grounded and _answer_grounded(question, model, timeout, temperature, as_json):
         return
     with _recorded("ask", model):
         engine = get_engine(model)
@@ -123,17 +124,22 @@ def ask(
 
 
 def _answer_grounded(
-    question: str, model: str | None, timeout: float | None, as_json: bool
+    question: str,
+    model: str | None,
+    timeout: float | None,
+    temperature: float | None,
+    as_json: bool,
 ) -> bool:
     """Answer from the facts when the question names a subject; False when it names none."""
+    from music_reasoning.sdk.api import build_hybrid
     from music_reasoning.sdk.backends import LocalBackend
     from music_reasoning.sdk.question import explain_question
 
-    configure(
+    hybrid = build_hybrid(  # this command's own: the process-wide default stays as it was
         local=LocalBackend(model),
         settings=load_settings(**({} if timeout is None else {"timeout": timeout})),
     )
-    result = explain_question(question)
+    result = explain_question(question, hybrid=hybrid, temperature=temperature)
     if result is None:
         click.echo("(no chord, scale or progression named: the model answers alone)", err=True)
         return False

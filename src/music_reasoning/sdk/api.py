@@ -27,7 +27,15 @@ from music_reasoning.theory import (
     identify_chord,
 )
 
-__all__ = ["chord", "configure", "default_hybrid", "parse_chord", "progression", "scale"]
+__all__ = [
+    "build_hybrid",
+    "chord",
+    "configure",
+    "default_hybrid",
+    "parse_chord",
+    "progression",
+    "scale",
+]
 
 _default: Hybrid | None = None
 _default_lock = threading.Lock()
@@ -36,7 +44,7 @@ _default_lock = threading.Lock()
 def configure(**options: Any) -> Hybrid:
     """Replace the default hybrid with ``Hybrid(**options)`` (missing parts from settings)."""
     global _default
-    hybrid = _build(**options)
+    hybrid = build_hybrid(**options)
     with _default_lock:
         _default = hybrid
     return hybrid
@@ -47,11 +55,11 @@ def default_hybrid() -> Hybrid:
     global _default
     with _default_lock:
         if _default is None:
-            _default = _build()
+            _default = build_hybrid()
         return _default
 
 
-def _build(**options: Any) -> Hybrid:
+def build_hybrid(**options: Any) -> Hybrid:
     """A Hybrid with the parts the settings ask for; ``options`` override any of them."""
     settings = options.pop("settings", None) or load_settings()
     if "local" not in options:

@@ -82,6 +82,7 @@ class _Outcome:
     text: str
     source: Source
     metrics: dict[str, Any] | None
+    cacheable: bool = True  # False when a failure forced it: the next call tries again
 
 
 class Hybrid:
@@ -194,7 +195,7 @@ class Hybrid:
                 metrics=outcome.metrics,
             )
             # Stored under the model that wrote it: a cloud answer is not the local model's.
-            key = self._cache_key(facts, temp, backend) if use_cache else None
+            key = self._cache_key(facts, temp, backend) if use_cache and outcome.cacheable else None
             if key is not None and self.cache is not None:
                 self.cache.put(
                     key,
@@ -302,7 +303,7 @@ class Hybrid:
                         f"{backend.name} regeneration failed [{code}]; "
                         "replaced by a sentence built from the facts"
                     )
-                    return _Outcome(facts.sentence, "deterministic", metrics)
+                    return _Outcome(facts.sentence, "deterministic", metrics, cacheable=False)
             text = _strip_echo(text, facts)
             problems = find_contradictions(text, facts) if text.strip() else ["empty answer"]
             if not problems:

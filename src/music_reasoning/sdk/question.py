@@ -1,9 +1,10 @@
-"""Route a plain question to the theory layer it is about, then explain it grounded.
+"""Route a plain question to the theory subject it names, then explain it grounded.
 
-"What notes are in a G7 chord?" names one chord symbol: it is answered as
-``chord.explain("G7")``.  "How does Dm7 G7 Cmaj7 work?" names several: a progression.
-"Spell D dorian" / "the A harmonic minor scale" name a scale.  A question that names
-none of them is not answered here (``None``): the caller may ask the model alone.
+"What notes are in a G7 chord?" names one chord symbol: it is answered as a chord.
+"How does Dm7 G7 Cmaj7 work?" names several: a progression.  "Spell D dorian" or "the
+A harmonic minor scale" name a scale; "the B diminished triad" a chord.  When a question
+is unclear ("the ii-V-I in C", "an E flat seventh") it is not guessed at: ``None``, and
+the caller may ask the model alone.
 """
 
 from __future__ import annotations
@@ -12,34 +13,78 @@ import re
 
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.sdk._types import ExplanationResult
-from music_reasoning.sdk.api import chord, progression, scale
-from music_reasoning.theory import build_chord
+from music_reasoning.sdk.api import default_hybrid, parse_chord
+from music_reasoning.sdk.facts import chord_facts, progression_facts, scale_facts
+from music_reasoning.sdk.hybrid import Hybrid
+from music_reasoning.theory import analyze_progression, build_chord, get_scale
 
 __all__ = ["explain_question", "find_subject"]
 
+_MAX_CHARS = 1000
 _ROOT = r"[A-G](?:#|b|♯|♭)?"
+_SPELLED_RE = re.compile(r"\b([A-G])[ -](sharp|flat)\b")
+# Chord qualities in words, longest first, and the symbol suffix each stands for.
+_QUALITY_SUFFIX = {
+    "half-diminished seventh": "m7b5",
+    "half-diminished": "m7b5",
+    "diminished seventh": "dim7",
+    "dominant seventh": "7",
+    "major seventh": "maj7",
+    "minor seventh": "m7",
+    "diminished": "dim",
+    "augmented": "aug",
+    "major": "",
+    "minor": "m",
+}
+_CHORD_WORDS_RE = re.compile(
+    rf"(?<![\w#])({_ROOT}) (?i:({'|'.join(_QUALITY_SUFFIX)}) (?:chord|triad)s?)\b"
+)
 _SCALE_RE = re.compile(
-    rf"(?<![\w#])({_ROOT}) (?i:((?:natural |harmonic |melodic )?minor|major|ionian|dorian"
-    r"|phrygian|lydian|mixolydian|aeolian|locrian|(?:major |minor )?pentatonic|blues"
-    r"|whole[ -]tone|diminished)(?: (scale|mode|chord|triad|key))?)\b"
-    r"(?! (?:second|third|fourth|fifth|sixth|seventh|ninth|interval))"
+    rf"(?<![\w#])({_ROOT}) (?i:((?:major |minor )?pentatonic|(?:natural |harmonic |melodic )?"
+    r"minor|major|ionian|dorian|phrygian|lydian|mixolydian|aeolian|locrian|blues"
+    r"|whole[ -]tone|diminished)(?: (?:scale|mode|key))?)\b"
+    r"(?! (?:an? )?(?i:second|third|fourth|fifth|sixth|seventh|ninth|interval|chord|triad|7th))"
 )
 _SYMBOL_RE = re.compile(rf"(?<![\w#/])({_ROOT}[\w#+°ø()/]*)(?=[\s,.;:!?)]|$)")
+# After a bare root these words mean the question names something not read here.
+_UNCLEAR_AFTER_ROOT = re.compile(
+    r"\s+(?i:major|minor|diminished|augmented|dominant|half|seventh|sixth|ninth|sus\w*"
+    r"|flat|sharp|7th|key)\b"
+)
+_UNCLEAR_BEFORE_ROOT = re.compile(r"(?i:\bkey of|\bin)\s+$")
+_WORDS_NOT_CHORDS = {"Do", "Go", "Be", "Bee", "Ad", "Add", "Dad", "Cab", "Ebb"}
+
+
+def _spell(m: re.Match[str]) -> str:
+    return m.group(1) + ("#" if m.group(2) == "sharp" else "b")
 
 
 def find_subject(question: str) -> tuple[str, list[str]] | None:
     """What the question is about: ``("chord", ["G7"])``, ``("scale", ["D", "dorian"])``,
-    ``("progression", ["Dm7", "G7", "Cmaj7"])``, or None."""
-    m = _SCALE_RE.search(question)
-    if m and (m.group(3) or "").lower() not in ("chord", "triad"):
+    ``("progression", ["Dm7", "G7", "Cmaj7"])``, or None when it names none clearly."""
+    if len(question) > _MAX_CHARS:
+        return None
+    text = _SPELLED_RE.sub(_spell, question)
+    text = re.sub(r"(?<=[\w#+)])[-\u2013\u2014\u2192](?=[A-G])", " ", text)  # Dm7-G7-C
+    m = _CHORD_WORDS_RE.search(text)
+    if m:
+        return "chord", [m.group(1) + _QUALITY_SUFFIX[m.group(2).lower()]]
+    m = _SCALE_RE.search(text)
+    if m:
         return "scale", [m.group(1), m.group(2).lower().replace("-", " ")]
-    if m:  # "the C major chord", "an A minor triad"
-        return "chord", [m.group(1) + ("m" if m.group(2).lower().endswith("minor") else "")]
     symbols = []
-    for s in _SYMBOL_RE.finditer(question):
+    for s in _SYMBOL_RE.finditer(text):
         token = s.group(1)
-        if token == "A" and not re.match(r"\s+chord", question[s.end() :]):
+        bare = len(token) <= 2 and token[1:] in ("", "#", "b", "♯", "♭")
+        if token == "A" and not re.match(r"\s+chord", text[s.end() :]):
             continue  # the article
+        if token in _WORDS_NOT_CHORDS or (token == "Am" and s.start() == 0):
+            continue  # words, not chords ("Am I right?")
+        if bare and (
+            _UNCLEAR_AFTER_ROOT.match(text, s.end())
+            or _UNCLEAR_BEFORE_ROOT.search(text[: s.start()])
+        ):
+            return None  # "an E flat seventh", "the ii-V-I in C": not guessed at
         try:
             build_chord(token)
         except InvalidInputError:
@@ -47,20 +92,36 @@ def find_subject(question: str) -> tuple[str, list[str]] | None:
         symbols.append(token)
     if len(symbols) > 1:
         return "progression", symbols
-    if symbols:
-        return "chord", symbols[:1]
-    return None
+    return ("chord", symbols) if symbols else None
 
 
-def explain_question(question: str, *, use_cache: bool = True) -> ExplanationResult | None:
-    """Answer a question about a chord, scale or progression from the facts (None: it
-    names none; bad input raises ``INVALID_INPUT`` as the SDK calls do)."""
+def explain_question(
+    question: str,
+    *,
+    hybrid: Hybrid | None = None,
+    use_cache: bool = True,
+    temperature: float | None = None,
+) -> ExplanationResult | None:
+    """Answer a question about a chord, scale or progression from the facts, with the
+    given ``hybrid`` (default: the process-wide one).  None: it names none clearly.
+
+    Raises:
+        InvalidInputError: as the SDK's chord, scale and progression calls do.
+    """
     subject = find_subject(question)
     if subject is None:
         return None
     kind, words = subject
+    h = hybrid or default_hybrid()
     if kind == "scale":
-        return scale.explain(words[0], words[1], use_cache=use_cache)
+        info = get_scale(words[0], words[1])
+        return h.explain(info, scale_facts(info), use_cache=use_cache, temperature=temperature)
     if kind == "progression":
-        return progression.analyze(words, use_cache=use_cache)
-    return chord.explain(words[0], use_cache=use_cache)
+        prog = analyze_progression(words)
+        return h.explain(
+            prog, progression_facts(prog), use_cache=use_cache, temperature=temperature
+        )
+    chord_info = parse_chord(words[0])
+    return h.explain(
+        chord_info, chord_facts(chord_info), use_cache=use_cache, temperature=temperature
+    )

@@ -88,11 +88,13 @@ def test_persistent_contradiction_is_replaced_by_the_facts(tmp_path: Path) -> No
 
 
 def test_a_failed_regeneration_still_gives_the_facts_sentence(tmp_path: Path) -> None:
-    local = Scripted("local", FALSE, InferenceTimeoutError("slow"))
-    r = explain(hybrid(tmp_path, local=local, cloud=Scripted("cloud", TRUE)))
+    local = Scripted("local", FALSE, InferenceTimeoutError("slow"), TRUE)
+    h = hybrid(tmp_path, local=local, cloud=Scripted("cloud", TRUE), cache=DictCache())
+    r = explain(h)
     assert (r.source, r.verified, r.error) == ("deterministic", True, None)
     assert r.explanation == chord_facts(G7).sentence
     assert "regeneration failed [TIMEOUT]" in r.corrections[-1]
+    assert explain(h).source == "local"  # not cached: the next call asks the model again
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,18 @@ from music_reasoning.sdk.question import find_subject
         ("A cadence is what?", None),
         ("What is a major third?", None),
         ("Does Cadence or Dominant name a chord?", None),
+        ("B diminished triad", ("chord", ["Bdim"])),
+        ("What is a C minor seventh chord?", ("chord", ["Cm7"])),
+        ("F sharp minor chord", ("chord", ["F#m"])),
+        ("B flat major scale", ("scale", ["Bb", "major"])),
+        ("A minor pentatonic scale", ("scale", ["A", "minor pentatonic"])),
+        ("Dm7-G7-Cmaj7", ("progression", ["Dm7", "G7", "Cmaj7"])),
+        ("Is B diminished a chord?", None),
+        ("What chords are in the key of G?", None),
+        ("Explain the ii-V-I in C", None),
+        ("What is an E flat seventh?", None),
+        ("Am I right? Do go on.", None),
+        ("C(" * 5000 + "-", None),
     ],
 )
 def test_find_subject(question: str, subject: tuple[str, list[str]] | None) -> None:
