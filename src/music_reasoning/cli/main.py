@@ -8,7 +8,6 @@ exit code (tracebacks only with ``--debug``).
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 import click
 
+from music_reasoning.cli._output import echo_json, error_json_pending, json_option, reset
 from music_reasoning.cli.models_cmd import models
 from music_reasoning.cli.telemetry_cmd import telemetry
 from music_reasoning.config import load_settings
@@ -34,10 +34,6 @@ from music_reasoning.sdk.api import parse_chord
 __all__ = ["cli", "main"]
 
 _DEBUG = {"on": False}
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _configure_logging(verbose: int, debug: bool) -> None:
@@ -63,7 +59,7 @@ _timeout = click.option(
 _model = click.option(
     "--model", "model", default=None, help="Registry name (NAME[:VARIANT]) or GGUF path."
 )
-_as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_as_json = json_option
 
 
 @click.group()
@@ -116,7 +112,7 @@ def ask(
             return
         completion = engine.complete(question, params)
         if as_json:
-            _echo_json(
+            echo_json(
                 {"question": question, "answer": completion.text, **completion.metrics.to_dict()}
             )
         else:
@@ -144,7 +140,7 @@ def _answer_grounded(
         click.echo("(no chord, scale or progression named: the model answers alone)", err=True)
         return False
     if as_json:
-        _echo_json({"question": question, **result.to_dict()})
+        echo_json({"question": question, **result.to_dict()})
         return True
     if result.explanation:
         click.echo(result.explanation)
@@ -171,6 +167,12 @@ def _recorded(event: str, model: str | None) -> Iterator[None]:
         yield
     except MusicReasoningError as exc:
         code = exc.code
+        raise
+    except KeyboardInterrupt:
+        code = "INTERRUPTED"
+        raise
+    except BaseException:
+        code = "UNEXPECTED"
         raise
     finally:
         with Telemetry(settings) as tele:
@@ -266,7 +268,7 @@ def batch(
         summary = run_batch_file(
             engine, source, output, params, on_progress=lambda n: bar.update(n)
         )
-    _echo_json(summary.to_dict())
+    echo_json(summary.to_dict())
 
 
 @cli.command()
@@ -275,7 +277,7 @@ def batch(
 def status(model: str | None, as_json: bool) -> None:
     """Load the model and show what is loaded, where, and on which hardware."""
     st = get_engine(model).load()
-    (_echo_json if as_json else _render_rows)(st.to_dict())
+    (echo_json if as_json else _render_rows)(st.to_dict())
 
 
 @cli.command()
@@ -285,7 +287,7 @@ def warmup(model: str | None, as_json: bool) -> None:
     """Load the model and evaluate the fixed prompt prefix."""
     metrics = get_engine(model).warmup()
     if as_json:
-        _echo_json(metrics.to_dict())
+        echo_json(metrics.to_dict())
     else:
         load = metrics.model_load_ms
         click.echo(f"warm (load {load:.0f} ms)" if load is not None else "warm (already loaded)")
@@ -306,7 +308,7 @@ def bench(model: str | None, runs: int, max_tokens: int, variants: bool, as_json
     if variants:
         rows = run_variant_benchmark(model or "gemma3-270m", runs=runs, max_tokens=max_tokens)
         if as_json:
-            _echo_json(rows)
+            echo_json(rows)
             return
         for r in rows:
             click.echo(
@@ -320,7 +322,7 @@ def bench(model: str | None, runs: int, max_tokens: int, variants: bool, as_json
     hits = measure_hit_latency(1000)
     report["sdk_cache_hit_ms"] = {k: hits[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
     if as_json:
-        _echo_json(report)
+        echo_json(report)
     else:
         click.echo(format_report(report))
 
@@ -362,14 +364,14 @@ def _show(
 ) -> None:
     """Print theory facts, and with ``--explain`` the SDK's verified explanation."""
     if explain is None:
-        (_echo_json if as_json else _render_rows)(info.to_dict())
+        (echo_json if as_json else _render_rows)(info.to_dict())
         return
     overrides = {name: value for name, value in sdk.items() if value is not None}
     if overrides:
         configure(settings=load_settings(**overrides))
     result = explain()
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
         return
     _render_rows(info.to_dict())
     click.echo()
@@ -493,7 +495,7 @@ def eval_command(
             modes=chosen, question_set=question_set, limit=limit, model=model, progress=bar.update
         )
     if as_json:
-        _echo_json([r.to_dict() for r in reports])
+        echo_json([r.to_dict() for r in reports])
         return
     for r in reports:
         sources = ", ".join(f"{k} {v}" for k, v in sorted(r.sources.items()))
@@ -529,7 +531,7 @@ def config_show(as_json: bool) -> None:
         if rows.get(name, {}).get("value"):
             rows[name]["value"] = "(set, hidden)"
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     width = max(len(name) for name in rows)
     for name, row in rows.items():
@@ -542,6 +544,7 @@ cli.add_command(models)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map errors to one line on stderr and an exit code."""
+    reset()
     try:
         cli.main(args=argv, prog_name="music-reasoning", standalone_mode=False)
     except MusicReasoningError as exc:
@@ -549,8 +552,8 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("music_reasoning").exception("failed")
         click.echo(f"error [{exc.code}]: {exc.message}", err=True)
         click.echo(f"  suggestion: {exc.suggestion}", err=True)
-        if "--json" in (sys.argv[1:] if argv is None else argv):  # a script reads stdout
-            click.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False, default=str))
+        if error_json_pending():  # a script reading stdout gets a document
+            echo_json({"error": exc.to_dict()})
         return EXIT_CODES.get(exc.code, 1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

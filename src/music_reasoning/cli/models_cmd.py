@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from music_reasoning.cli._output import echo_json, json_option
 from music_reasoning.errors import MusicReasoningError
 from music_reasoning.models import store
 from music_reasoning.models.registry import add_user_model
 
 __all__ = ["models"]
 
-_json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_json = json_option
 
 
 def _echo(data: Any, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        echo_json(data)
         return
     if isinstance(data, dict):
         for key, value in data.items():

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from music_reasoning.cli._output import echo_json, json_option
 from music_reasoning.sdk.telemetry import (
     disable_telemetry,
     enable_telemetry,
@@ -22,12 +21,12 @@ def telemetry() -> None:
 
 
 @telemetry.command("show")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 def show(as_json: bool) -> None:
     """Print the state, the event file, the endpoint and a summary of recorded events."""
     status = telemetry_status()
     if as_json:
-        click.echo(json.dumps(status, ensure_ascii=False, indent=2))
+        echo_json(status)
         return
     summary = status["summary"]
     click.echo(f"{'telemetry':14} {'on' if status['enabled'] else 'off'} ({status['source']})")

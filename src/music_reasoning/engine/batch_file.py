@@ -4,10 +4,10 @@ Input lines are either plain text (one prompt per line; blank lines skipped) or 
 objects with a ``prompt`` field and an optional ``id``.  Each answer is appended to the
 output file and flushed as soon as it is ready, as ``{"id", "index", "prompt", "text",
 "error", "metrics"}`` (``index``: the item's place among the file's prompts).  Rerunning
-with the same output skips every item already answered, and every item refused as
-``INVALID_INPUT`` (it would only fail again), so an interrupted run resumes where it
-stopped; items that failed for a passing reason (``TIMEOUT``, ...) are tried again and
-their new line follows the old one: the last line for an id is its answer.
+with the same output skips every item already answered, so an interrupted run resumes
+where it stopped.  Items that failed are tried again (the cause may be gone: a raised
+limit, an edited line) and their new line follows the old one: the last line for an id
+is its answer.
 """
 
 from __future__ import annotations
@@ -74,10 +74,7 @@ def _answered(output: Path) -> set[str]:
             obj = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut short by a crash: answer that item again
-        if not isinstance(obj, dict) or "id" not in obj:
-            continue
-        error = obj.get("error")
-        if error is None or (isinstance(error, dict) and error.get("code") == "INVALID_INPUT"):
+        if isinstance(obj, dict) and obj.get("error") is None and "id" in obj:
             done.add(str(obj["id"]))
     return done
 

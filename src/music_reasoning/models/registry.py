@@ -396,6 +396,8 @@ def forget_user_model(name: str) -> bool:
         models[base] = table
         if not table["variants"] and base not in _builtin():  # nothing left to describe
             del models[base]
+        elif table.get("default_variant", "").upper() == quantization and table["variants"]:
+            table["default_variant"] = next(iter(table["variants"]))  # one that is left
     else:
         del models[base]
     _write_user(models)

@@ -201,7 +201,7 @@ def verify(spec: str) -> dict[str, Any]:
     actual = sha256_file(path)
     expected = variant.sha256
     if expected is None:
-        mark_verified(path, actual)
+        _remember(path, actual)
         return {"model": f"{entry.name}:{variant.quantization}", "sha256": actual, "ok": None}
     if actual != expected:
         path.with_name(path.name + ".sha256").unlink(missing_ok=True)
@@ -210,8 +210,16 @@ def verify(spec: str) -> dict[str, Any]:
             suggestion=f"Delete it with `music-reasoning models rm {spec}` and pull it again.",
             details={"path": str(path), "expected_sha256": expected, "actual_sha256": actual},
         )
-    mark_verified(path, actual)
+    _remember(path, actual)
     return {"model": f"{entry.name}:{variant.quantization}", "sha256": actual, "ok": True}
+
+
+def _remember(path: Path, digest: str) -> None:
+    """Write the verified marker; a read-only folder only costs hashing again next time."""
+    try:
+        mark_verified(path, digest)
+    except OSError as exc:
+        logger.info("cannot record that %s was verified: %s", path, exc)
 
 
 def remove(spec: str, *, forget: bool = False) -> list[str]:

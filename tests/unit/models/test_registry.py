@@ -129,3 +129,14 @@ def test_a_user_table_cannot_mark_a_file_embedded_or_shadow_a_variant_by_case() 
     assert gemma.variant().urls == ("http://127.0.0.1:1/g",)
     assert not registry["mine"].embedded and list(registry["mine"].variants) == ["Q4_0"]
     assert forget_user_model("mine:Q4_0") and "mine" not in load_registry()  # nothing left
+
+
+def test_forgetting_the_default_variant_moves_the_default(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.gguf", tmp_path / "b.gguf"
+    for f in (a, b):
+        f.write_bytes(b"GGUF" + b"\0" * 2048)
+    add_user_model("mine:Q4_K_M", path=a)
+    add_user_model("mine:Q8_0", path=b)
+    assert get_model("mine").default_variant == "Q4_K_M"
+    assert forget_user_model("mine:Q4_K_M")
+    assert get_model("mine").default_variant == "Q8_0" and get_model("mine").variant().path
