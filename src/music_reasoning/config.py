@@ -11,6 +11,7 @@ never frozen at import time.
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,6 +25,7 @@ from music_reasoning.errors import InvalidInputError
 __all__ = [
     "ENV_PREFIX",
     "Settings",
+    "atomic_write",
     "cache_dir",
     "config_dir",
     "config_file",
@@ -181,8 +183,17 @@ def save_setting(name: str, value: Any) -> Path:
         table.pop(name, None)
     else:
         table[name] = _coerce(name, value, str(known[name].type))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(tomli_w.dumps(data).encode())
-    os.replace(tmp, path)
+    atomic_write(path, tomli_w.dumps(data).encode())
     return path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, then a rename.
+
+    The temporary name carries the process and thread, so concurrent writers never
+    share one; readers see the old content or the new, never a torn file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

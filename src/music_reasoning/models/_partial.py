@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from music_reasoning.config import atomic_write
 from music_reasoning.errors import InsufficientDiskError
 from music_reasoning.models.files import sha256_file
 
@@ -212,9 +213,7 @@ def load_sidecar(path: Path) -> PartialState | None:
 
 def save_sidecar(path: Path, state: PartialState) -> None:
     """Write the sidecar atomically (temporary file, then ``os.replace``)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state.to_json(), indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(state.to_json(), indent=1).encode("utf-8"))
 
 
 def marker_path(target: Path) -> Path:

@@ -10,7 +10,6 @@ named ``NAME`` (``gemma3-270m``, ``core3b:v4.5``) and one of its files ``NAME:VA
 from __future__ import annotations
 
 import importlib.resources
-import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,7 @@ from typing import Any
 
 import tomli_w
 
-from music_reasoning.config import config_dir
+from music_reasoning.config import atomic_write, config_dir
 from music_reasoning.errors import InvalidInputError, ModelUnavailableError
 from music_reasoning.models.files import check_gguf_header
 
@@ -288,10 +287,7 @@ def get_model(name: str) -> ModelEntry:
 
 def _write_user(models: Mapping[str, Any]) -> Path:
     path = user_registry_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(tomli_w.dumps({"models": dict(models)}).encode())
-    os.replace(tmp, path)
+    atomic_write(path, tomli_w.dumps({"models": dict(models)}).encode())
     return path
 
 

@@ -16,15 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
 
-from music_reasoning.config import cache_dir, load_settings, save_setting
+from music_reasoning.config import atomic_write, cache_dir, load_settings, save_setting
 from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
 from music_reasoning.models.download import download_model
 from music_reasoning.models.files import (
@@ -296,10 +294,7 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
         pass
     fields = _read_gguf_fields(path)
     try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps({"stamp": stamp, "fields": fields}, default=str))
-        os.replace(tmp, memo)
+        atomic_write(memo, json.dumps({"stamp": stamp, "fields": fields}, default=str).encode())
     except OSError as exc:  # only a lost shortcut
         logger.debug("GGUF fields of %s not cached: %s", path, exc)
     return fields

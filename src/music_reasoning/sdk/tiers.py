@@ -20,14 +20,13 @@ lock, so several processes share one count.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from filelock import FileLock
 
-from music_reasoning.config import cache_dir
+from music_reasoning.config import atomic_write, cache_dir
 from music_reasoning.errors import InvalidInputError, TierLimitError
 
 __all__ = ["MODES", "TIERS", "CloudQuota", "Tier", "check_mode", "get_tier"]
@@ -124,6 +123,4 @@ class CloudQuota:
                     f"The {tier.name} tier's {limit} cloud calls for today are used up.",
                     details={"used": used, "limit": limit},
                 )
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({today: used + 1}))
-            os.replace(tmp, self.path)
+            atomic_write(self.path, json.dumps({today: used + 1}).encode())
