@@ -233,11 +233,7 @@ def write_marker(target: Path, expected: str) -> None:
 
 def is_verified(target: Path, expected: str) -> bool:
     """Whether ``target`` has a marker for ``expected`` matching its current size and mtime."""
-    marker = marker_path(target)
-    try:
-        return marker.read_text().strip() == f"{expected} {_stamp(target)}"
-    except OSError:
-        return False
+    return recorded_digest(target) == expected
 
 
 def recorded_digest(target: Path) -> str | None:
