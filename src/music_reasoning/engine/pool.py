@@ -90,8 +90,9 @@ class EnginePool:
         """The engine for ``model``, with room made for it if it is not loaded yet."""
         path = self.resolve(model)
         key = str(path)
-        for k in (key, *self.engines()):  # estimates read files: not under the pool's lock
-            self._estimate(k)
+        # The estimate reads the file once; not under the pool's lock.  Every other
+        # engine was estimated by its own first ``get``.
+        self._estimate(key)
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
