@@ -229,6 +229,16 @@ def parse_symbol(symbol: object, *, position: int | None = None) -> ChordSpec:
         base, alterations = _parse_suffix(symbol, match.group(3))
         intervals = _apply(symbol, base, alterations)
         spec = make_spec(root.name, intervals, base=base, mods=derive_mods(base, intervals))
+        # The canonical suffix may start with a longer alias than the one written
+        # ("dom7#11#5" prints as "7#5#11", which reads as aug7 + #11 and prints as
+        # "aug7#11"): settle on a base whose printed symbol reads back as itself.
+        for _ in range(3):
+            printed_base, _alts = _parse_suffix(symbol, spec.suffix)
+            mods = derive_mods(printed_base, intervals)
+            again = make_spec(root.name, intervals, base=printed_base, mods=mods)
+            if again.suffix == spec.suffix:
+                break
+            spec = again
         if bass_text is not None:
             bass = _parse_bass(symbol, bass_text)
             spec = spec.with_root(spec.root, bass if bass != spec.root else None)

@@ -233,3 +233,10 @@ def test_chord_info_is_frozen() -> None:
 def test_chord_qualities_cover_the_documented_names() -> None:
     for quality in ("major", "dominant seventh", "half-diminished seventh", "thirteenth"):
         assert quality in CHORD_QUALITIES
+
+
+def test_a_symbol_whose_canonical_form_starts_with_a_longer_alias_reads_back_as_itself() -> None:
+    # "dom7#11#5" prints as "7#5#11" on a dominant base, but "7#5" is the aug7 alias.
+    built = build_chord("Adom7#11#5")
+    assert built.symbol == "Aaug7#11" == build_chord(built.symbol).symbol
+    assert built.notes == ("A", "C#", "E#", "G", "D#")
