@@ -8,11 +8,12 @@ script reading stdout expects JSON and has not received a document yet.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import click
 
-__all__ = ["echo_json", "error_json_pending", "json_option", "reset"]
+__all__ = ["echo_json", "echo_rows", "error_json_pending", "json_option", "reset"]
 
 _state = {"asked": False, "printed": False}
 
@@ -32,6 +33,14 @@ def echo_json(data: Any) -> None:
     """Print one JSON document on stdout."""
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     _state["printed"] = True
+
+
+def echo_rows(rows: Iterable[tuple[str, object]]) -> None:
+    """Print ``key  value`` lines with the values in one column."""
+    rows = list(rows)
+    width = max((len(key) for key, _ in rows), default=0)
+    for key, value in rows:
+        click.echo(f"{key:{width}}  {value}")
 
 
 def error_json_pending() -> bool:

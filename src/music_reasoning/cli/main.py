@@ -18,7 +18,13 @@ from typing import Any
 
 import click
 
-from music_reasoning.cli._output import echo_json, error_json_pending, json_option, reset
+from music_reasoning.cli._output import (
+    echo_json,
+    echo_rows,
+    error_json_pending,
+    json_option,
+    reset,
+)
 from music_reasoning.cli.models_cmd import models
 from music_reasoning.cli.telemetry_cmd import telemetry
 from music_reasoning.config import load_settings
@@ -146,9 +152,7 @@ def _answer_grounded(
         click.echo(result.explanation)
     else:
         _render_rows(result.data.to_dict())
-        if result.error:
-            click.echo(f"no explanation [{result.error.code}]: {result.error.message}", err=True)
-    click.echo(f"source: {result.source}, verified: {result.verified}", err=True)
+    _report(result)
     return True
 
 
@@ -377,6 +381,11 @@ def _show(
     click.echo()
     if result.explanation:
         click.echo(result.explanation)
+    _report(result)
+
+
+def _report(result: ExplanationResult) -> None:
+    """On stderr: why there is no explanation, where it came from, what was corrected."""
     if result.error:
         click.echo(f"no explanation [{result.error.code}]: {result.error.message}", err=True)
         click.echo(f"  suggestion: {result.error.suggestion}", err=True)
@@ -533,9 +542,7 @@ def config_show(as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    width = max(len(name) for name in rows)
-    for name, row in rows.items():
-        click.echo(f"{name:{width}}  {row['value']!s:40} ({row['source']})")
+    echo_rows((name, f"{row['value']!s:40} ({row['source']})") for name, row in rows.items())
 
 
 cli.add_command(telemetry)

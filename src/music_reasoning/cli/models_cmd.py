@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from music_reasoning.cli._output import echo_json, json_option
+from music_reasoning.cli._output import echo_json, echo_rows, json_option
 from music_reasoning.errors import MusicReasoningError
 from music_reasoning.models import store
 from music_reasoning.models.registry import add_user_model
@@ -22,8 +22,7 @@ def _echo(data: Any, as_json: bool) -> None:
         echo_json(data)
         return
     if isinstance(data, dict):
-        for key, value in data.items():
-            click.echo(f"{key:16} {value}")
+        echo_rows(data.items())
     else:
         for line in data:
             click.echo(line)
@@ -178,9 +177,7 @@ def info(spec: str, as_json: bool) -> None:
         fixed = f", fixed in {w['fixed_in']}" if w.get("fixed_in") else ""
         how = f"workaround: {w['workaround']}{fixed}"
         rows.append(("weakness", f"{w['topic']}: {w['description']} ({how})"))
-    width = max(len(key) for key, _ in rows)
-    for key, value in rows:
-        click.echo(f"{key:{width}}  {value}")
+    echo_rows(rows)
 
 
 @models.command()

@@ -290,10 +290,10 @@ class Hybrid:
         problems: list[str] = []
         metrics: dict[str, Any] | None = None
         for attempt, temp in enumerate(temps):
-            if attempt == 0 and first is not None:
-                text, metrics = first()
-            elif attempt == 0:
-                text, metrics = self._call(backend, facts.prompt(), temp)
+            if attempt == 0:
+                text, metrics = (
+                    first() if first is not None else self._call(backend, facts.prompt(), temp)
+                )
             else:
                 try:
                     text, metrics = self._call(backend, facts.prompt(), temp)
