@@ -17,7 +17,8 @@ The tree::
     ├── InferenceError (RuntimeError)        INFERENCE_FAILED   llama.cpp failed while decoding
     │   (``transient=True`` marks the ones worth retrying)
     ├── DownloadError (ConnectionError)      DOWNLOAD_FAILED    no URL or mirror delivered the file
-    ├── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk cannot hold the download
+    ├── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk is full (or cannot hold a download)
+    ├── StorageError (OSError)               STORAGE_UNAVAILABLE a file or folder cannot be written or read
     ├── CloudError (ConnectionError)         CLOUD_UNAVAILABLE  the cloud endpoint failed or refused
     │   (``status_code``; ``transient=True`` marks the ones worth retrying)
     └── TierLimitError (PermissionError)     TIER_LIMIT         the SDK tier does not allow it
@@ -27,6 +28,7 @@ Each code maps to one CLI exit code (see :data:`EXIT_CODES`).
 
 from __future__ import annotations
 
+import errno
 from typing import Any, ClassVar
 
 __all__ = [
@@ -41,7 +43,9 @@ __all__ = [
     "InvalidInputError",
     "ModelUnavailableError",
     "MusicReasoningError",
+    "StorageError",
     "TierLimitError",
+    "storage_error",
 ]
 
 
@@ -177,6 +181,52 @@ class InsufficientDiskError(MusicReasoningError, OSError):
     )
 
 
+class StorageError(MusicReasoningError, OSError):
+    """Raised when a file or folder the package needs cannot be written or read.
+
+    Read-only folders, missing permissions, a directory where a file belongs, or a
+    special file: ``details`` names the ``path`` and the ``errno`` name.
+    """
+
+    code = "STORAGE_UNAVAILABLE"
+    default_suggestion = (
+        "Check the folder's permissions, or set MUSIC_REASONING_HOME to a writable folder."
+    )
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def storage_error(exc: OSError, path: object, action: str) -> MusicReasoningError:
+    """Turn an ``OSError`` from ``action`` ("write", "read", ...) on ``path`` into ours.
+
+    A full disk (or quota) gives :class:`InsufficientDiskError` saying what to free;
+    anything else (read-only, permissions, a folder where a file belongs) gives
+    :class:`StorageError`.  Raise the result ``from exc``.
+    """
+    name = errno.errorcode.get(exc.errno or 0, "OSError")
+    details = {"path": str(path), "errno": name}
+    reason = exc.strerror or str(exc)
+    if exc.errno in _DISK_FULL:
+        return InsufficientDiskError(
+            f"Cannot {action} {path}: the disk is full ({reason}).",
+            suggestion=(
+                "Free space on that disk (old models: `music-reasoning models rm NAME`; "
+                "the answer cache and telemetry under the cache folder), or set "
+                "MUSIC_REASONING_HOME to a folder on a disk with room."
+            ),
+            details=details,
+        )
+    hint = {
+        errno.EROFS: "The file system is read-only: set MUSIC_REASONING_HOME to a writable folder.",
+        errno.EACCES: "Permission denied: fix the permissions, or choose a folder you own.",
+        errno.EPERM: "Permission denied: fix the permissions, or choose a folder you own.",
+        errno.EISDIR: "That path is a folder: give a file name.",
+        errno.ENOTDIR: "A part of that path is a file, not a folder.",
+    }.get(exc.errno or 0)
+    return StorageError(f"Cannot {action} {path}: {reason}.", suggestion=hint, details=details)
+
+
 class TierLimitError(MusicReasoningError, PermissionError):
     """Raised (or reported in an SDK result) when the tier forbids a call or its quota is spent."""
 
@@ -228,4 +278,5 @@ EXIT_CODES: dict[str, int] = {
     InsufficientDiskError.code: 9,
     CloudError.code: 10,
     TierLimitError.code: 11,
+    StorageError.code: 12,
 }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import errno
+
 import pytest
 
 from music_reasoning import errors
@@ -16,6 +18,7 @@ ALL = [
     (errors.InsufficientDiskError, "INSUFFICIENT_DISK", OSError),
     (errors.TierLimitError, "TIER_LIMIT", PermissionError),
     (errors.CloudError, "CLOUD_UNAVAILABLE", ConnectionError),
+    (errors.StorageError, "STORAGE_UNAVAILABLE", OSError),
 ]
 
 
@@ -48,3 +51,21 @@ def test_explicit_suggestion_wins_and_cause_is_chained() -> None:
         assert err.suggestion == "do y"
         assert err.transient is True
         assert isinstance(err.__cause__, KeyError)
+
+
+@pytest.mark.parametrize(
+    ("number", "cls"),
+    [
+        (errno.ENOSPC, errors.InsufficientDiskError),
+        (errno.EDQUOT, errors.InsufficientDiskError),
+        (errno.EROFS, errors.StorageError),
+        (errno.EACCES, errors.StorageError),
+        (errno.EISDIR, errors.StorageError),
+    ],
+)
+def test_storage_error_maps_errno_to_a_coded_error(number: int, cls: type) -> None:
+    err = errors.storage_error(OSError(number, "boom"), "/x/answers.jsonl", "write")
+    assert type(err) is cls
+    assert "/x/answers.jsonl" in err.message
+    assert err.details["errno"] == errno.errorcode[number]
+    assert err.suggestion and err.suggestion != errors.MusicReasoningError.default_suggestion
