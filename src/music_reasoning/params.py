@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from music_reasoning.errors import InvalidInputError
 
-__all__ = ["DEFAULT_PRESET", "PRESETS", "GenerationParams", "resolve_params", "validate_prompt"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "GenerationParams",
+    "resolve_params",
+    "validate_prompt",
+    "validate_prompts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +60,43 @@ class GenerationParams:
         }
 
 
+#: Unicode categories that show nothing: control and format characters, separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
 def validate_prompt(prompt: object, *, max_chars: int) -> str:
     """Return the prompt if it is non-empty text within ``max_chars``.
 
+    A prompt must be encodable as UTF-8: lone surrogates (``"\\ud800"``, or bytes that
+    were not UTF-8 on the command line, which Python passes on as surrogates) are
+    refused.  A prompt made only of whitespace, control or format characters (NUL
+    bytes, zero-width spaces) counts as empty.
+
     Raises:
-        InvalidInputError: not a string, empty/whitespace, or too long.
+        InvalidInputError: not a string, not valid text, empty, or too long.
     """
     if not isinstance(prompt, str):
         raise InvalidInputError(
             f"Prompt must be a string, got {type(prompt).__name__}.",
             suggestion="Pass the question as text.",
         )
-    if not prompt.strip():
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(prompt[exc.start])
+        what = (  # Python hands on bytes that were not UTF-8 as U+DC80..U+DCFF
+            f"byte 0x{code - 0xDC00:02X} is not UTF-8"
+            if 0xDC80 <= code <= 0xDCFF
+            else f"U+{code:04X} is a lone surrogate"
+        )
+        raise InvalidInputError(
+            f"Prompt is not valid text: at character {exc.start}, {what}.",
+            suggestion=(
+                "Send UTF-8 text; on the command line, check that the terminal or file uses UTF-8."
+            ),
+            details={"position": exc.start, "length": len(prompt)},
+        ) from exc
+    if all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in prompt):
         raise InvalidInputError(
             "Prompt is empty.", suggestion="Ask a question, e.g. 'What notes are in a G7 chord?'."
         )
@@ -73,6 +107,26 @@ def validate_prompt(prompt: object, *, max_chars: int) -> str:
             details={"prompt_preview": prompt[:80], "length": len(prompt)},
         )
     return prompt
+
+
+def validate_prompts(prompts: object) -> list[Any]:
+    """Return the prompts of a batch as a list; each is checked later, on its own.
+
+    Raises:
+        InvalidInputError: ``prompts`` is one string (or bytes) rather than a sequence of
+            prompts, or not a sequence at all.
+    """
+    if isinstance(prompts, str | bytes | bytearray):
+        raise InvalidInputError(
+            "A batch takes a list of prompts, got one string.",
+            suggestion="Wrap the prompt in a list: ['What is a chord?'].",
+        )
+    if not isinstance(prompts, Sequence):
+        raise InvalidInputError(
+            f"A batch takes a list of prompts, got {type(prompts).__name__}.",
+            suggestion="Pass a list of question strings.",
+        )
+    return list(prompts)
 
 
 def resolve_params(
@@ -91,7 +145,7 @@ def resolve_params(
 
     Raises:
         InvalidInputError: unknown preset, temperature outside [0, 1], non-positive
-            max_tokens or timeout.
+            max_tokens or timeout, or a bool where a number belongs.
     """
     if preset is not None and preset not in PRESETS:
         raise InvalidInputError(
@@ -115,7 +169,11 @@ def resolve_params(
     if max_tokens > max_tokens_ceiling:
         logger.warning("max_tokens %d clamped to the ceiling %d", max_tokens, max_tokens_ceiling)
         max_tokens = max_tokens_ceiling
-    if not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout < math.inf
+    ):
         raise InvalidInputError(
             f"timeout must be a positive, finite number of seconds, got {timeout!r}.",
             suggestion="Use e.g. timeout=30.",

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from music_reasoning.errors import InvalidInputError
-from music_reasoning.params import PRESETS, resolve_params, validate_prompt
+from music_reasoning.params import PRESETS, resolve_params, validate_prompt, validate_prompts
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t"])
@@ -59,3 +59,57 @@ def test_presets_and_explicit_temperature() -> None:
 def test_timeout_must_be_positive_and_finite(timeout: float) -> None:
     with pytest.raises(InvalidInputError, match="timeout"):
         resolve_params(timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "position", "where"),
+    [
+        ("\ud800", 0, "U+D800 is a lone surrogate"),
+        ("What is \udcff a chord?", 8, "byte 0xFF is not UTF-8"),  # argv bytes, surrogateescape'd
+    ],
+)
+def test_a_prompt_that_is_not_unicode_text_is_invalid(
+    prompt: str, position: int, where: str
+) -> None:
+    with pytest.raises(InvalidInputError, match="not valid text") as info:
+        validate_prompt(prompt, max_chars=1000)
+    assert where in info.value.message
+    assert info.value.details["position"] == position
+    info.value.message.encode("ascii")  # printable on any terminal
+
+
+@pytest.mark.parametrize("prompt", ["\0", "\0\0\0", "\x01\x02\x7f", "\u200b\u200d", "\0 \t\0"])
+def test_a_prompt_of_only_control_or_invisible_characters_is_empty(prompt: str) -> None:
+    with pytest.raises(InvalidInputError, match="empty"):
+        validate_prompt(prompt, max_chars=1000)
+
+
+@pytest.mark.parametrize(
+    "prompt", ["What is a chord?", "Qu'est-ce qu'un accord ?", "C𝄪 là? 🎵", "a"]
+)
+def test_ordinary_prompts_in_any_script_pass(prompt: str) -> None:
+    assert validate_prompt(prompt, max_chars=1000) == prompt
+
+
+@pytest.mark.parametrize("prompts", ["What is a chord?", b"What is a chord?", 42, {"a": 1}, None])
+def test_a_batch_must_be_a_list_of_prompts(prompts: object) -> None:
+    with pytest.raises(InvalidInputError, match="list of prompts"):
+        validate_prompts(prompts)
+
+
+def test_a_batch_list_or_tuple_passes_as_a_list() -> None:
+    assert validate_prompts(("a", None)) == ["a", None]  # each item is checked later
+    assert validate_prompts([]) == []
+
+
+@pytest.mark.parametrize("timeout", [True, False, "30", None])
+def test_timeout_must_be_a_number_not_a_bool(timeout: object) -> None:
+    with pytest.raises(InvalidInputError, match="timeout"):
+        resolve_params(timeout=timeout)  # type: ignore[arg-type]
+    assert resolve_params(timeout=1).timeout == 1.0
+
+
+@pytest.mark.parametrize("temperature", [True, False])
+def test_temperature_must_be_a_number_not_a_bool(temperature: bool) -> None:
+    with pytest.raises(InvalidInputError, match="number"):
+        resolve_params(temperature=temperature)

@@ -50,7 +50,7 @@ from music_reasoning.errors import (
     MusicReasoningError,
 )
 from music_reasoning.models.files import check_gguf_header, resolve_model_path
-from music_reasoning.params import GenerationParams, validate_prompt
+from music_reasoning.params import GenerationParams, validate_prompt, validate_prompts
 
 __all__ = ["AsyncTextStream", "BatchItem", "Completion", "LocalEngine", "ModelStatus", "TextStream"]
 
@@ -480,7 +480,11 @@ class LocalEngine:
         sequence becomes an item with ``error``; the others still answer.  ``timeout``
         applies to each group of parallel sequences.  ``history`` (earlier question and
         answer turns) goes before every prompt.
+
+        Raises:
+            InvalidInputError: ``prompts`` is one string, not a list of prompts.
         """
+        prompts = validate_prompts(prompts)
         items: list[BatchItem | None] = [None] * len(prompts)
         valid: list[int] = []
         for i, p in enumerate(prompts):

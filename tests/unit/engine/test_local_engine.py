@@ -10,7 +10,7 @@ import pytest
 
 from music_reasoning.config import load_settings
 from music_reasoning.engine.local import STREAM_BUFFER, LocalEngine
-from music_reasoning.errors import InferenceTimeoutError
+from music_reasoning.errors import InferenceTimeoutError, InvalidInputError
 from music_reasoning.params import GenerationParams
 
 from .fake_backend import FakeBackend
@@ -72,3 +72,28 @@ def test_a_too_long_prompt_fails_alone_in_its_batch(gguf: Path) -> None:
     assert [i.index for i in items] == [0, 1, 2]
     assert items[1].error is not None and items[1].error.code == "INVALID_INPUT"
     assert items[0].ok and items[2].ok and items[0].text and items[2].text
+
+
+@pytest.mark.parametrize("prompts", ["What is a chord?", b"What is a chord?", None])
+def test_a_batch_of_one_string_is_refused_before_anything_runs(gguf: Path, prompts: object) -> None:
+    backend = FakeBackend({0: "one"}, n_batch=64)
+    engine = engine_on(backend, gguf)
+    with pytest.raises(InvalidInputError, match="list of prompts"):
+        engine.batch(prompts, GenerationParams(temperature=0.0, max_tokens=5))  # type: ignore[arg-type]
+    assert backend.decodes == [] and not engine.is_loaded()
+
+
+def test_batch_prompts_that_are_not_text_or_are_empty_fail_alone(gguf: Path) -> None:
+    backend = FakeBackend({0: "one", 1: "two"}, n_batch=64)
+    engine = engine_on(backend, gguf)
+    prompts: list[object] = [None, 123, ["a"], "\0\0\0", "\ud800", "a question"]
+    seen: list[int] = []
+    items = engine.batch(
+        prompts,  # type: ignore[arg-type]
+        GenerationParams(temperature=0.0, max_tokens=5),
+        raw=True,
+        on_item=lambda item: seen.append(item.index),
+    )
+    assert [i.index for i in items] == list(range(6)) and sorted(seen) == list(range(6))
+    assert all(i.error is not None and i.error.code == "INVALID_INPUT" for i in items[:5])
+    assert items[5].ok and items[5].text
