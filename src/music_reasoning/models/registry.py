@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
-from music_reasoning.config import atomic_write, config_dir
+from music_reasoning.config import SECRET_MODE, config_dir, read_toml, update_toml
 from music_reasoning.errors import InvalidInputError, ModelUnavailableError
 from music_reasoning.models.files import check_gguf_header
 
@@ -146,16 +144,13 @@ def user_registry_path() -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInputError(
-            f"Cannot read the model registry {path}: {exc}", suggestion="Fix or delete the file."
-        ) from exc
-    models = data.get("models", {})
+    """The ``[models]`` tables of a user registry file (``{}`` when it does not exist).
+
+    Raises:
+        InvalidInputError: the file is not UTF-8 or not valid TOML (the message names it).
+        StorageError: the file exists but cannot be read.
+    """
+    models = read_toml(path, what="model registry").get("models", {})
     return models if isinstance(models, dict) else {}
 
 
@@ -286,8 +281,14 @@ def get_model(name: str) -> ModelEntry:
 
 
 def _write_user(models: Mapping[str, Any]) -> Path:
+    """Store the user's tables in ``models.toml``, editing it in place (comments survive).
+
+    The file may hold URLs with credentials, so it is written with mode 0600.
+    """
     path = user_registry_path()
-    atomic_write(path, tomli_w.dumps({"models": dict(models)}).encode())
+    data = read_toml(path, what="model registry")
+    data["models"] = dict(models)
+    update_toml(path, data, what="model registry", mode=SECRET_MODE)
     return path
 
 

@@ -3,7 +3,9 @@
 Grammar (case-sensitive, no spaces)::
 
     symbol      root suffix alteration* ["/" bass]
-    root        A-G (either case) with an optional #, b, ♯ or ♭
+    root        A-G (either case) with an optional accidental: # b ♯ ♭, or a double
+                ## x 𝄪 ♯♯ bb 𝄫 ♭♭ (the longest one written: "Cbb5" is a Cbb power
+                chord; Cb with a flat fifth prints, and reads, as "Cb(b5)")
     suffix      one of _chord_table.SUFFIX_ALIASES ("", m, 7, maj7, M7, m7b5, dim7, +, sus4,
                 6, m6, 9, maj9, m9, 11, 13, 6/9, ...)
     alteration  b5 #5 b9 9 #9 11 #11 b13 13 sus2 sus4 sus no3 no5 omit3 omit5
@@ -32,11 +34,23 @@ from music_reasoning.theory._chord_table import (
     template_for,
     template_matching,
 )
-from music_reasoning.theory.notes import MAX_TOKEN_LENGTH, Note, invalid, parse_note, spell_above
+from music_reasoning.theory.notes import (
+    MAX_TOKEN_LENGTH,
+    SYMBOL_ACCIDENTALS,
+    Note,
+    invalid,
+    parse_note,
+    spell_above,
+)
 
 __all__ = ["ChordSpec", "derive_mods", "make_spec", "parse_symbol"]
 
-_ROOT_RE = re.compile(r"([A-Ga-g])([#b♯♭]?)(.*)", re.DOTALL)
+_ROOT_RE = re.compile(
+    "([A-Ga-g])("
+    + "|".join(map(re.escape, sorted(SYMBOL_ACCIDENTALS, key=len, reverse=True)))
+    + ")(.*)",
+    re.DOTALL,
+)
 _ALTERATION_RE = re.compile(
     r"add[b#]?(?:2|4|6|9|11|13)|omit[35]|no[35]|sus[24]?|[b#](?:5|9|11|13)|9|11|13"
 )
@@ -56,7 +70,6 @@ _ADDED = {
 }
 _NATURAL = {"b9": "M9", "#9": "M9", "#11": "P11", "b13": "M13"}
 _SEVENTHS = {"m7", "M7", "d7"}
-_ROOT_ALTER = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1}
 
 
 def _sort_intervals(intervals: set[str] | frozenset[str]) -> tuple[str, ...]:
@@ -225,7 +238,7 @@ def parse_symbol(symbol: object, *, position: int | None = None) -> ChordSpec:
         match = _ROOT_RE.fullmatch(text)
         if match is None:
             raise invalid("chord symbol", symbol, reason=f"root {text[:1]!r} is not A-G")
-        root = Note(match.group(1).upper(), _ROOT_ALTER[match.group(2)])
+        root = Note(match.group(1).upper(), SYMBOL_ACCIDENTALS[match.group(2)])
         base, alterations = _parse_suffix(symbol, match.group(3))
         intervals = _apply(symbol, base, alterations)
         spec = make_spec(root.name, intervals, base=base, mods=derive_mods(base, intervals))

@@ -6,6 +6,11 @@ Accepted note tokens (surrounding whitespace ignored)::
     accidental  none | # | ## | x | b | bb | - | -- | ♯ | ♯♯ | ♭ | ♭♭ | 𝄪 | 𝄫 | ♮
     octave      optional single digit 0-9   ("C4")
 
+A chord symbol's root takes the same accidentals except ``-`` and ``--`` (after a chord
+root many read ``-`` as minor: ``C-7``) and ``♮`` (see :data:`SYMBOL_ACCIDENTALS`), so double
+sharps and flats read the same in notes, scales and chord symbols (keys take at most one
+accidental: a key of F## has no usable signature).
+
 Output always uses ``#`` for sharps and ``b`` for flats (``F##``, ``Bbb``).
 """
 
@@ -22,6 +27,7 @@ from music_reasoning.theory import _backend
 __all__ = [
     "LETTER_PC",
     "MAX_TOKEN_LENGTH",
+    "SYMBOL_ACCIDENTALS",
     "Note",
     "accidental_count",
     "enharmonic_spellings",
@@ -50,6 +56,8 @@ _ACCIDENTALS = {
     "-": -1,
     "--": -2,
 }
+#: The accidentals a chord symbol's root may carry, with their alteration in semitones.
+SYMBOL_ACCIDENTALS = {k: v for k, v in _ACCIDENTALS.items() if "-" not in k and k != "♮"}
 _NOTE_RE = re.compile(r"([A-Ga-g])([#♯b♭x𝄪𝄫♮-]*)([0-9])?")
 MAX_TOKEN_LENGTH = 32
 
