@@ -6,35 +6,52 @@ Each setting resolves, highest first: an explicit override passed to
 ``MUSIC_REASONING_HOME`` moves all state (cache, models, config) under one folder,
 which is also how the tests isolate themselves.  Settings are read when asked for,
 never frozen at import time.
+
+Settings files are edited in place: :func:`update_toml` changes only the keys whose
+values changed (comments, order and layout of the rest survive, via ``tomlkit``) and
+writes through :func:`atomic_write`.  ``config.toml`` may hold ``cloud_api_key``, so it
+is written with mode 0600 (:data:`SECRET_MODE`).  Reading never writes: a read-only
+home still loads its settings.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
 import tomllib
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 import tomli_w
+import tomlkit
 
-from music_reasoning.errors import InvalidInputError
+from music_reasoning.errors import InvalidInputError, storage_error
 
 __all__ = [
     "ENV_PREFIX",
+    "SECRET_MODE",
     "Settings",
     "atomic_write",
     "cache_dir",
     "config_dir",
     "config_file",
     "load_settings",
+    "read_toml",
     "save_setting",
+    "update_toml",
 ]
+
+logger = logging.getLogger(__name__)
 
 ENV_PREFIX = "MUSIC_REASONING_"
 APP_NAME = "music-reasoning"
+SECRET_MODE = 0o600
+"""Mode of files that may hold a secret (``config.toml``, the user's ``models.toml``)."""
 
 
 def _home() -> Path | None:
@@ -111,17 +128,105 @@ def _coerce(name: str, raw: Any, kind: str) -> Any:
         ) from exc
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+def _read_text(path: Path, what: str) -> str | None:
+    """The UTF-8 text of ``path``, or ``None`` when it does not exist (nothing is written).
+
+    Raises:
+        InvalidInputError: the file is not UTF-8 text (binary, another encoding).
+        StorageError: the file exists but cannot be read (permissions, a folder).
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise storage_error(exc, path, "read") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"The {what} {path} is not UTF-8 text (byte {exc.start} is invalid).",
+            suggestion=f"Fix the file (it must be TOML in UTF-8), or delete it: {path}",
+            details={"path": str(path)},
+        ) from exc
+
+
+def read_toml(path: Path, *, what: str = "config file") -> dict[str, Any]:
+    """Parse the TOML file ``path`` (``{}`` when it does not exist).
+
+    ``what`` names the file in errors ("config file", "model registry").
+
+    Raises:
+        InvalidInputError: the file is not UTF-8 or not valid TOML (the message names it).
+        StorageError: the file exists but cannot be read.
+    """
+    text = _read_text(path, what)
+    if text is None:
         return {}
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(
-            f"Cannot read config file {path}: {exc}",
-            suggestion="Fix or delete the file.",
+            f"Cannot read the {what} {path}: {exc}",
+            suggestion=f"Fix or delete the file: {path}",
+            details={"path": str(path)},
         ) from exc
+
+
+def _sync(target: MutableMapping[str, Any], data: Mapping[str, Any]) -> None:
+    """Make ``target`` (a tomlkit container) equal ``data``, touching only what differs."""
+    for key in [k for k in target if k not in data]:
+        del target[key]
+    for key, value in data.items():
+        current = target.get(key)
+        if isinstance(value, Mapping) and isinstance(current, MutableMapping):
+            _sync(current, value)
+        elif key not in target or _plain(current) != value:
+            target[key] = value
+
+
+def _plain(value: Any) -> Any:
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
+
+
+def update_toml(
+    path: Path, data: Mapping[str, Any], *, what: str = "config file", mode: int | None = None
+) -> None:
+    """Write ``data`` to the TOML file ``path``, keeping the comments and layout it had.
+
+    The existing document is edited in place (``tomlkit``): keys whose value did not
+    change keep their comments and position, removed keys go, new ones are appended to
+    their table.  The file is replaced atomically (:func:`atomic_write`, with ``mode``).
+
+    Raises:
+        InvalidInputError: the existing file is not UTF-8 or not valid TOML.
+        StorageError: the file cannot be written (read-only, permissions).
+        InsufficientDiskError: the disk is full.
+    """
+    text = _read_text(path, what) or ""
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise InvalidInputError(
+            f"Cannot read the {what} {path}: {exc}",
+            suggestion=f"Fix or delete the file: {path}",
+            details={"path": str(path)},
+        ) from exc
+    _sync(document, data)
+    rendered = tomlkit.dumps(document)
+    try:
+        faithful = tomllib.loads(rendered) == dict(data)
+    except tomllib.TOMLDecodeError:
+        faithful = False
+    if not faithful:  # never write a file that reads back differently; lose the comments
+        logger.debug("%s could not be edited in place; rewriting it whole", path)
+        rendered = tomli_w.dumps(dict(data))
+    atomic_write(path, rendered.encode("utf-8"), mode=mode)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    data = read_toml(path)
     table = data.get("music_reasoning", data)
     return dict(table) if isinstance(table, dict) else {}
 
@@ -156,11 +261,15 @@ def load_settings(**overrides: Any) -> Settings:
 def save_setting(name: str, value: Any) -> Path:
     """Store ``name = value`` in the user's ``config.toml`` (``None`` removes it).
 
-    The file is rewritten atomically (temporary file, then rename); other tables and
-    keys are kept.  Returns the file's path.
+    The file is edited in place (:func:`update_toml`): other tables, keys and comments
+    are kept, and it is replaced atomically with mode 0600, since it may hold
+    ``cloud_api_key``.  Returns the file's path.
 
     Raises:
-        InvalidInputError: ``name`` is not a setting, or ``value`` does not fit its type.
+        InvalidInputError: ``name`` is not a setting, ``value`` does not fit its type, or
+            the existing file is not valid UTF-8 TOML.
+        StorageError: the config folder cannot be written (read-only, permissions).
+        InsufficientDiskError: the disk is full.
     """
     known = {f.name: f for f in fields(Settings) if f.name != "sources"}
     if name not in known:
@@ -169,31 +278,55 @@ def save_setting(name: str, value: Any) -> Path:
             suggestion="Run `music-reasoning config show` to list the settings.",
         )
     path = config_file()
-    data: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise InvalidInputError(
-                f"Cannot read config file {path}: {exc}", suggestion="Fix or delete the file."
-            ) from exc
-    table = data.setdefault("music_reasoning", {})
+    data = read_toml(path)
+    table = data.get("music_reasoning")
+    if not isinstance(table, dict):
+        if table is None and data.keys() & known.keys():  # settings kept at the top level
+            table = data
+        else:
+            table = data["music_reasoning"] = {}
     if value is None:
         table.pop(name, None)
     else:
         table[name] = _coerce(name, value, str(known[name].type))
-    atomic_write(path, tomli_w.dumps(data).encode())
+    update_toml(path, data, mode=SECRET_MODE)
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write ``path`` whole or not at all: a temporary file beside it, then a rename.
 
     The temporary name carries the process and thread, so concurrent writers never
-    share one; readers see the old content or the new, never a torn file.
+    share one; readers see the old content or the new, never a torn file.  The file
+    gets ``mode`` when given (``SECRET_MODE`` for files that may hold secrets), else
+    the mode the existing file had, else the default (``0o666`` less the umask); the
+    temporary file has that mode from its creation, so the content is never readable
+    more widely.  A failure leaves no temporary file behind.
+
+    Raises:
+        StorageError: the folder or file cannot be written (read-only, permissions).
+        InsufficientDiskError: the disk is full.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if mode is None:
+            with contextlib.suppress(FileNotFoundError):
+                mode = path.stat().st_mode & 0o7777
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags, 0o666 if mode is None else mode)
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)  # exact, whatever the umask or a leftover file had
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise storage_error(exc, path, "write") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
