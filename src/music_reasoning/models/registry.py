@@ -10,6 +10,7 @@ named ``NAME`` (``gemma3-270m``, ``core3b:v4.5``) and one of its files ``NAME:VA
 from __future__ import annotations
 
 import importlib.resources
+import logging
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,8 @@ __all__ = [
     "parse_spec",
     "user_registry_path",
 ]
+
+logger = logging.getLogger(__name__)
 
 _QUANT_RE = re.compile(r"^(?:I?Q\d\w*|F16|BF16|F32)$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(?::[a-z0-9][a-z0-9._-]*)?$")
@@ -201,6 +204,51 @@ def _user_table(name: str, raw: object) -> dict[str, Any]:
     return table
 
 
+_UNSET: tuple[object, ...] = (None, "", [], {}, ())
+_warned: set[tuple[str, str]] = set()
+
+
+def _redefinitions(builtin: Mapping[str, Any], user: Mapping[str, Any]) -> list[str]:
+    """The keys of a user table that would change what a built-in entry sets.
+
+    A user entry may fill in what the built-in leaves empty (URLs, a checksum) and add
+    variants of its own; it never changes a value the package ships (the embedded
+    variant's checksum, a license, a file name), nor points the embedded variant at
+    another file (``path``).  A ``path`` makes ``filename`` moot.
+    """
+    found = [
+        key
+        for key, value in user.items()
+        if key != "variants" and builtin.get(key) not in _UNSET and value != builtin.get(key)
+    ]
+    shipped = builtin.get("variants", {})
+    for q, variant in user.get("variants", {}).items():
+        base = shipped.get(q)
+        if not isinstance(base, Mapping) or not isinstance(variant, Mapping):
+            continue  # a variant of the user's own
+        for key, value in variant.items():
+            if key == "filename" and variant.get("path"):
+                continue
+            fixed = base.get(key) not in _UNSET or (key == "path" and base.get("embedded"))
+            if fixed and value not in _UNSET and value != base.get(key):
+                found.append(f"variants.{q}.{key}")
+    return found
+
+
+def _without(table: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """``table`` less the (``variants.Q.key``-style) ``keys``."""
+    out = dict(table)
+    variants = {q: dict(v) for q, v in out.get("variants", {}).items()}
+    for key in keys:
+        if key.startswith("variants."):
+            _, q, field_name = key.split(".", 2)
+            variants[q].pop(field_name, None)
+        else:
+            out.pop(key, None)
+    out["variants"] = variants
+    return out
+
+
 def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelEntry:
     try:
         variants = {
@@ -253,6 +301,19 @@ def load_registry() -> dict[str, ModelEntry]:
     """Every known model: the built-in entries with the user's merged over them."""
     builtin = _builtin()
     user = {name: _user_table(name, raw) for name, raw in _read(user_registry_path()).items()}
+    for name in user.keys() & builtin.keys():  # built-in values are not the user's to change
+        redefined = _redefinitions(builtin[name], user[name])
+        if redefined:
+            user[name] = _without(user[name], redefined)
+            if (name, ",".join(redefined)) not in _warned:
+                _warned.add((name, ",".join(redefined)))
+                logger.warning(
+                    "ignoring %s of the built-in model %s in %s: built-in values cannot be "
+                    "redefined (remove them, or add the model under another name)",
+                    ", ".join(redefined),
+                    name,
+                    user_registry_path(),
+                )
     entries: dict[str, ModelEntry] = {}
     for name in dict.fromkeys([*builtin, *user]):
         raw = _merge(builtin.get(name, {}), user.get(name, {}))
@@ -361,6 +422,27 @@ def add_user_model(
         variant["sha256"] = sha256.lower()
     if size:
         variant["size"] = int(size)
+    builtin = _builtin().get(base)
+    if builtin is not None:
+        given = {
+            k: v
+            for k, v in (
+                ("prompt_format", prompt_format),
+                ("license", license),
+                ("context_length", context_length),
+                ("description", description),
+            )
+            if v is not None
+        }
+        redefined = _redefinitions(builtin, {**given, "variants": {quantization: variant}})
+        if redefined:
+            raise InvalidInputError(
+                f"{base} is a built-in model: its {', '.join(redefined)} cannot be redefined.",
+                suggestion=f"Pick another name for your model, e.g. `music-reasoning models add "
+                f"my-{base.replace(':', '-')} ...`; a built-in model only takes URLs and "
+                "checksums it does not ship, or new variants.",
+                details={"model": base, "redefined": redefined},
+            )
     models = _read(user_registry_path())
     table = _user_table(base, models.get(base, {}))
     for key, value in (
