@@ -46,6 +46,9 @@ def _configure_logging(verbose: int, debug: bool) -> None:
     level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    from music_reasoning.redact import RedactingFilter
+
+    handler.addFilter(RedactingFilter())
     root = logging.getLogger("music_reasoning")
     root.handlers[:] = [handler]
     root.setLevel(level)

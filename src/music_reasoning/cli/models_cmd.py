@@ -11,6 +11,7 @@ from music_reasoning.cli._output import echo_json, echo_rows, json_option
 from music_reasoning.errors import MusicReasoningError
 from music_reasoning.models import store
 from music_reasoning.models.registry import add_user_model
+from music_reasoning.redact import redact_url
 
 __all__ = ["models"]
 
@@ -26,6 +27,17 @@ def _echo(data: Any, as_json: bool) -> None:
     else:
         for line in data:
             click.echo(line)
+
+
+def _shown(data: Any) -> Any:
+    """``data`` with every URL's ``user:password@`` and token parameters masked."""
+    if isinstance(data, str):
+        return redact_url(data)
+    if isinstance(data, dict):
+        return {key: _shown(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_shown(value) for value in data]
+    return data
 
 
 def _size(n: int | None) -> str:
@@ -44,7 +56,7 @@ def list_cmd(as_json: bool) -> None:
     URL (`models add NAME:VARIANT --url URL --sha256 HEX`)."""
     rows = store.list_models()
     if as_json:
-        _echo([r.to_dict() for r in rows], True)
+        _echo([_shown(r.to_dict()) for r in rows], True)
         return
     click.echo(f"{'model':20} {'variant':8} {'size':>10}  {'state':18} default")
     for r in rows:
@@ -162,7 +174,7 @@ def use(spec: str) -> None:
 @_json
 def info(spec: str, as_json: bool) -> None:
     """Registry data, GGUF metadata and known weaknesses of a model."""
-    data = store.info(spec)
+    data = _shown(store.info(spec))
     if as_json:
         _echo(data, True)
         return

@@ -1,6 +1,8 @@
 """HTTP side of the model downloader: probing, ranged GETs, retries, part threads, progress.
 
 Internal to :mod:`music_reasoning.models.download`, whose docstring holds the design notes.
+Every URL that reaches a message, a log line or an error's details goes through
+:func:`~music_reasoning.redact.redact_url` first (a mirror URL may carry ``user:pw@``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tqdm import tqdm
 
 from music_reasoning.errors import DownloadError, InsufficientDiskError
 from music_reasoning.models._partial import Part, PartialState, parse_content_range, save_sidecar
+from music_reasoning.redact import redact, redact_url
 
 __all__ = [
     "MAX_BACKOFF",
@@ -160,6 +163,7 @@ def check_status(response: httpx.Response, url: str) -> None:
     status = response.status_code
     if status < 400:
         return
+    url = redact_url(url)
     details: dict[str, Any] = {}
     retry_after = _retry_after(response)
     if retry_after is not None:
@@ -177,22 +181,27 @@ def check_status(response: httpx.Response, url: str) -> None:
 @contextmanager
 def _http_errors(url: str, what: str) -> Iterator[None]:
     """Translate httpx exceptions raised inside the block into :class:`DownloadError`."""
+    shown = redact_url(url)
     try:
         yield
     except httpx.UnsupportedProtocol as exc:
         raise DownloadError(
-            f"Cannot fetch {url}: {exc}", suggestion="Use an http:// or https:// URL.", url=url
+            f"Cannot fetch {shown}: {redact(str(exc))}",
+            suggestion="Use an http:// or https:// URL.",
+            url=shown,
         ) from exc
     except httpx.TransportError as exc:
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        reason = f"{type(exc).__name__}: {redact(str(exc))}" if str(exc) else type(exc).__name__
         raise DownloadError(
-            f"{what} {url} failed: {reason}",
+            f"{what} {shown} failed: {reason}",
             suggestion=_NETWORK_SUGGESTION,
-            url=url,
+            url=shown,
             transient=True,
         ) from exc
     except httpx.RequestError as exc:
-        raise DownloadError(f"{what} {url} failed: {type(exc).__name__}: {exc}", url=url) from exc
+        raise DownloadError(
+            f"{what} {shown} failed: {type(exc).__name__}: {redact(str(exc))}", url=shown
+        ) from exc
 
 
 def _content_length(response: httpx.Response) -> int | None:
@@ -218,7 +227,7 @@ def probe(client: httpx.Client, url: str, *, timeout: float, policy: RetryPolicy
                 url, headers=_BASE_HEADERS, timeout=timeout, follow_redirects=True
             )
         if response.status_code in _NO_HEAD:
-            logger.debug("%s does not answer HEAD (%d)", url, response.status_code)
+            logger.debug("%s does not answer HEAD (%d)", redact_url(url), response.status_code)
             return RemoteFile(size=None, etag=None, last_modified=None, accept_ranges=False)
         check_status(response, url)
         return RemoteFile(
@@ -318,6 +327,7 @@ class Transfer:
     ) -> None:
         self.client = client
         self.url = url
+        self.shown = redact_url(url)  # the URL as messages and logs show it
         self.partial = partial
         self.sidecar = sidecar
         self.state = state
@@ -352,7 +362,7 @@ class Transfer:
         elif pending:
             self._run_parallel(pending)
         if not self.state.complete:  # pragma: no cover - every path above completes or raises
-            raise DownloadError(f"Download from {self.url} stopped early.", url=self.url)
+            raise DownloadError(f"Download from {self.shown} stopped early.", url=self.shown)
 
     def _run_parallel(self, pending: list[Part]) -> None:
         stop = threading.Event()
@@ -397,7 +407,7 @@ class Transfer:
             status = response.status_code
             if ranged and status == 416:
                 raise RestartNeeded(
-                    f"{self.url} cannot serve bytes from {part.offset}: the file changed",
+                    f"{self.shown} cannot serve bytes from {part.offset}: the file changed",
                     ranges_ignored=False,
                 )
             check_status(response, self.url)
@@ -406,7 +416,7 @@ class Transfer:
             elif status == 200 and ranged and not state.single:
                 etag = response.headers.get("etag")
                 raise RestartNeeded(
-                    f"{self.url} answered a range request with the whole file",
+                    f"{self.shown} answered a range request with the whole file",
                     ranges_ignored=etag is None or etag == state.etag,
                 )
             elif status == 200:
@@ -414,15 +424,15 @@ class Transfer:
                     logger.warning(
                         "%s answered 200 to a resume at byte %d (file changed or ranges "
                         "unsupported); restarting from zero",
-                        self.url,
+                        self.shown,
                         part.offset,
                     )
                 self._start_over(part, response)
             else:
                 raise DownloadError(
-                    f"{self.url} answered HTTP {status} to a GET; expected "
+                    f"{self.shown} answered HTTP {status} to a GET; expected "
                     f"{'206' if ranged else '200'}.",
-                    url=self.url,
+                    url=self.shown,
                     status_code=status,
                 )
             self._receive(response, part, stop)
@@ -431,15 +441,15 @@ class Transfer:
         parsed = parse_content_range(response.headers.get("content-range"))
         if parsed is None:
             raise DownloadError(
-                f"{self.url} answered 206 without a usable Content-Range header.",
-                url=self.url,
+                f"{self.shown} answered 206 without a usable Content-Range header.",
+                url=self.shown,
                 status_code=206,
             )
         first, _, total = parsed
         state = self.state
         if first != part.offset or (None not in (total, state.size) and total != state.size):
             raise RestartNeeded(
-                f"{self.url} sent bytes {first}-/{total}, asked for {part.offset}-/{state.size}",
+                f"{self.shown} sent bytes {first}-/{total}, asked for {part.offset}-/{state.size}",
                 ranges_ignored=False,
             )
         if state.size is None and total is not None:  # a single stream learning its size
@@ -485,8 +495,8 @@ class Transfer:
             ) from exc
         if not part.complete:
             raise DownloadError(
-                f"The connection to {self.url} closed after byte {part.offset} of {part.end}.",
+                f"The connection to {self.shown} closed after byte {part.offset} of {part.end}.",
                 suggestion=_NETWORK_SUGGESTION,
-                url=self.url,
+                url=self.shown,
                 transient=True,
             )

@@ -54,6 +54,9 @@ Rules:
 * **Interrupts.**  KeyboardInterrupt stops the part threads, saves the sidecar and is
   re-raised; the next call resumes.  The disk space still needed is checked before any
   body byte is fetched.
+* **Credentials.**  A URL may carry ``user:password@`` or a token parameter: every log
+  line, error message and error ``details`` shows it through
+  :func:`~music_reasoning.redact.redact_url`; only the requests use it whole.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ from music_reasoning.models._transfer import (
     probe,
 )
 from music_reasoning.models.files import sha256_file
+from music_reasoning.redact import redact_url
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -237,7 +241,7 @@ def _validate(
     if not sources:
         problems.append("at least one URL is needed")
     problems += [
-        f"{url!r} is not an http(s) URL"
+        f"{redact_url(url)!r} is not an http(s) URL"
         for url in sources
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc
     ]
@@ -256,7 +260,7 @@ def _validate(
         raise InvalidInputError(
             "Cannot download: " + "; ".join(problems) + ".",
             suggestion="Pass http(s) URLs, the file's SHA-256 and non-negative limits.",
-            details={"urls": sources, "sha256": sha256},
+            details={"urls": [redact_url(url) for url in sources], "sha256": sha256},
         )
     return sources
 
@@ -304,7 +308,9 @@ class _Job:
             except DownloadError as exc:
                 failures.append(exc)
                 if index + 1 < len(sources):
-                    logger.warning("giving up on %s (%s); trying the next mirror", url, exc.message)
+                    logger.warning(
+                        "giving up on %s (%s); trying the next mirror", redact_url(url), exc.message
+                    )
                 continue
             self.progress.close()  # the bar ends before hashing and the final log line
             return self._publish(url)
@@ -338,9 +344,10 @@ class _Job:
                 self._discard()
                 if restarts > MAX_RESTARTS:
                     raise DownloadError(
-                        f"{url} kept changing or ignoring ranges ({restarts} restarts).",
+                        f"{redact_url(url)} kept changing or ignoring ranges ({restarts} "
+                        "restarts).",
                         suggestion="Try again later, or use another mirror.",
-                        url=url,
+                        url=redact_url(url),
                     ) from exc
                 logger.warning("%s; starting %s over from zero", exc, self.target.name)
 
@@ -353,9 +360,9 @@ class _Job:
         """
         if None not in (remote.size, self.size) and remote.size != self.size:
             raise DownloadError(
-                f"{url} announces {remote.size} bytes, but the model has {self.size}.",
+                f"{redact_url(url)} announces {remote.size} bytes, but the model has {self.size}.",
                 suggestion="The URL serves a different file: check it, or use another mirror.",
-                url=url,
+                url=redact_url(url),
             )
         total = remote.size if remote.size is not None else self.size
         state = self._resumable(remote, total)
@@ -366,7 +373,7 @@ class _Job:
                 self.target.name,
                 state.done,
                 state.size,
-                url,
+                redact_url(url),
             )
             if state.size is not None:
                 check_disk(self.target.parent, state.size - allocated_bytes(self.partial))
@@ -388,7 +395,7 @@ class _Job:
             self.target.name,
             total if total is not None else "unknown",
             len(layout),
-            url,
+            redact_url(url),
         )
         self.partial.write_bytes(b"")
         if not state.single and total is not None:
@@ -439,7 +446,7 @@ class _Job:
             size = self.partial.stat().st_size
             self._discard()
             raise CorruptedModelError(
-                f"The file downloaded from {url} has SHA-256 {actual}, "
+                f"The file downloaded from {redact_url(url)} has SHA-256 {actual}, "
                 f"but {self.expected} was expected.",
                 suggestion=(
                     "The server sent other bytes than published: check the expected hash, "
@@ -447,7 +454,7 @@ class _Job:
                 ),
                 details={
                     "path": str(self.target),
-                    "url": url,
+                    "url": redact_url(url),
                     "size": size,
                     "expected_sha256": self.expected,
                     "actual_sha256": actual,
