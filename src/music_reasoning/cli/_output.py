@@ -1,19 +1,26 @@
-"""JSON output for every command: the ``--json`` option and the one JSON printer.
+"""Output for every command: the ``--json`` option, the one JSON printer, progress.
 
 The option records that JSON was asked for, and the printer that a document was
 written, so that an error can be printed as ``{"error": ...}`` on stdout exactly when a
 script reading stdout expects JSON and has not received a document yet.
+
+:class:`Progress` reports long commands on stderr: a bar on a terminal, and otherwise
+(a script, a CI log) a plain line such as ``batch: 12/40 prompts, 3 failed`` at the
+start, every tenth of the work or every few seconds, and at the end.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+import sys
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, TextIO
 
 import click
 
-__all__ = ["echo_json", "echo_rows", "error_json_pending", "json_option", "reset"]
+__all__ = ["Progress", "echo_json", "echo_rows", "error_json_pending", "json_option", "reset"]
 
 _state = {"asked": False, "printed": False}
 
@@ -51,3 +58,99 @@ def error_json_pending() -> bool:
 def reset() -> None:
     """Forget the last command (the CLI may run several times in one process)."""
     _state.update(asked=False, printed=False)
+
+
+class Progress:
+    """Progress of a long command on stderr; nothing at all when ``quiet``.
+
+    Args:
+        label: the command (``batch``), the start of every plain line.
+        unit: what is counted (``prompt``).
+        total: how many there are, if known (:meth:`set_total` can tell it later).
+        quiet: print nothing.
+        interval: the longest wait, in seconds, between two plain lines.
+        stream: where to write (stderr); a bar is drawn only when it is a terminal.
+        clock: the time source (a test seam).
+    """
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        unit: str,
+        total: int | None = None,
+        quiet: bool = False,
+        interval: float = 5.0,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label, self.unit, self.total = label, unit, total
+        self.done = self.failed = 0
+        self._quiet, self._interval, self._clock = quiet, interval, clock
+        self._stream = stream or sys.stderr
+        self._last_time = clock()
+        self._last_done = 0
+        self._printed = False
+        self._bar: Any = None
+        if not quiet and self._stream.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit=unit, file=self._stream)
+        elif not quiet and total is not None:
+            self._line()  # a log shows at once that the work started, and how much there is
+
+    def set_total(self, total: int) -> None:
+        """Tell how many items there are, once known."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.reset(total=total)
+        elif not self._quiet:
+            self._line()
+
+    def update(self, n: int = 1, failed: int = 0) -> None:
+        """Count ``n`` finished items, ``failed`` of them failed."""
+        self.done += n
+        self.failed += failed
+        if self._quiet:
+            return
+        if self._bar is not None:
+            if self.failed:
+                self._bar.set_postfix(failed=self.failed, refresh=False)
+            self._bar.update(n)
+            return
+        step = max(1, (self.total or 0) // 10) if self.total else 10
+        now = self._clock()
+        if self.done - self._last_done >= step or now - self._last_time >= self._interval:
+            self._line()
+
+    def line(self) -> str:
+        """The plain progress line: ``batch: 12/40 prompts, 3 failed``."""
+        of = f"/{self.total}" if self.total is not None else ""
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.label}: {self.done}{of} {self.unit}s{failed}"
+
+    def _line(self) -> None:
+        click.echo(self.line(), file=self._stream)
+        self._last_time, self._last_done = self._clock(), self.done
+        self._printed = True
+
+    def close(self) -> None:
+        """End the bar, or print the last plain line if it is not printed yet."""
+        if self._quiet:
+            return
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self.done != self._last_done or not self._printed:
+            self._line()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

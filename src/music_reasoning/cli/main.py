@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from music_reasoning.cli._output import (
+    Progress,
     echo_json,
     echo_rows,
     error_json_pending,
@@ -30,7 +31,7 @@ from music_reasoning.cli.telemetry_cmd import telemetry
 from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import _params, get_engine
 from music_reasoning.errors import EXIT_CODES, MusicReasoningError
-from music_reasoning.params import DEFAULT_MAX_TOKENS, PRESETS
+from music_reasoning.params import DEFAULT_MAX_TOKENS, PRESETS, validate_prompt
 from music_reasoning.sdk import MODES, TIERS, ExplanationResult, configure
 from music_reasoning.sdk import chord as sdk_chord
 from music_reasoning.sdk import progression as sdk_progression
@@ -109,6 +110,7 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer one QUESTION."""
+    validate_prompt(question, max_chars=load_settings().max_prompt_chars)  # before loading
     if grounded and _answer_grounded(question, model, timeout, temperature, as_json):
         return
     with _recorded("ask", model):
@@ -237,6 +239,11 @@ def chat(
         click.echo()
 
 
+def _failure_exit_code(codes: list[str]) -> int:
+    """The exit code for failed items: their code's, or 1 when the codes differ."""
+    return EXIT_CODES.get(codes[0], 1) if len(set(codes)) == 1 else 1
+
+
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
@@ -251,8 +258,10 @@ def chat(
 @_max_tokens
 @_timeout
 @_model
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@click.pass_context
 def batch(
+    ctx: click.Context,
     source: Path,
     output: Path | None,
     preset: str | None,
@@ -262,20 +271,29 @@ def batch(
     model: str | None,
     quiet: bool,
 ) -> None:
-    """Answer every prompt in SOURCE (text lines or JSONL); rerun to resume."""
-    from tqdm import tqdm
+    """Answer every prompt in SOURCE (text lines or JSONL); rerun to resume.
 
-    from music_reasoning.engine.batch_file import read_prompts, run_batch_file
+    Prints a JSON summary.  The exit status is 0 only when every prompt has an answer;
+    when some failed, it is the exit code of their error code (1 when they differ), and
+    the summary's failed_ids and errors say which.
+    """
+    from music_reasoning.engine.batch_file import BatchFile
 
-    engine = get_engine(model)
-    params = _params(engine, temperature, preset, max_tokens, timeout)
     output = output or source.with_suffix(".answers.jsonl")
-    total = len(read_prompts(source))
-    with tqdm(total=total, unit="prompt", disable=quiet or None, file=sys.stderr) as bar:
-        summary = run_batch_file(
-            engine, source, output, params, on_progress=lambda n: bar.update(n)
-        )
+    with BatchFile(source, output) as job:  # input and output checked before loading
+        engine = get_engine(model)
+        params = _params(engine, temperature, preset, max_tokens, timeout)
+        with Progress("batch", unit="prompt", total=len(job.todo), quiet=quiet) as progress:
+            summary = job.run(engine, params, on_progress=progress.update)
     echo_json(summary.to_dict())
+    if summary.failed:
+        codes = ", ".join(f"{code} {n}" for code, n in sorted(summary.errors.items()))
+        click.echo(
+            f"batch: {summary.failed} of {len(job.todo)} prompts failed ({codes}); their "
+            f"lines in {output} say why, and a rerun tries them again",
+            err=True,
+        )
+        ctx.exit(_failure_exit_code(list(summary.errors)))
 
 
 @cli.command()
@@ -486,7 +504,7 @@ def progression(
     "--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions."
 )
 @_model
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @_as_json
 def eval_command(
     modes: tuple[str, ...],
@@ -497,14 +515,17 @@ def eval_command(
     as_json: bool,
 ) -> None:
     """Measure factual accuracy per category: raw model against the hybrid SDK."""
-    from tqdm import tqdm
-
     from music_reasoning.sdk.evaluate import evaluate
 
     chosen = modes or ("raw", "hybrid")
-    with tqdm(unit="q", disable=quiet or None, file=sys.stderr) as bar:
+    with Progress("eval", unit="question", quiet=quiet) as progress:
         reports = evaluate(
-            modes=chosen, question_set=question_set, limit=limit, model=model, progress=bar.update
+            modes=chosen,
+            question_set=question_set,
+            limit=limit,
+            model=model,
+            progress=progress.update,
+            on_total=progress.set_total,
         )
     if as_json:
         echo_json([r.to_dict() for r in reports])
@@ -556,12 +577,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map errors to one line on stderr and an exit code."""
     reset()
     try:
-        cli.main(args=argv, prog_name="music-reasoning", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="music-reasoning", standalone_mode=False)
     except MusicReasoningError as exc:
-        if _DEBUG["on"]:
-            logging.getLogger("music_reasoning").exception("failed")
-        click.echo(f"error [{exc.code}]: {exc.message}", err=True)
-        click.echo(f"  suggestion: {exc.suggestion}", err=True)
+        _echo_error(exc)
         if error_json_pending():  # a script reading stdout gets a document
             echo_json({"error": exc.to_dict()})
         return EXIT_CODES.get(exc.code, 1)
@@ -574,7 +592,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    return 0
+    return rc if isinstance(rc, int) else 0
+
+
+def _echo_error(exc: MusicReasoningError) -> None:
+    """The error's code, message and suggestion on stderr (its traceback with --debug)."""
+    if _DEBUG["on"]:
+        logging.getLogger("music_reasoning").error("failed", exc_info=exc)
+    click.echo(f"error [{exc.code}]: {exc.message}", err=True)
+    click.echo(f"  suggestion: {exc.suggestion}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

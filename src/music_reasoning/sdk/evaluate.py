@@ -334,8 +334,13 @@ def evaluate(
     limit: int | None = None,
     model: str | None = None,
     progress: Callable[[int], object] | None = None,
+    on_total: Callable[[int], object] | None = None,
 ) -> list[EvalReport]:
-    """Run the chosen question set in each mode against the local model."""
+    """Run the chosen question set in each mode against the local model.
+
+    ``progress(n)`` is called as questions are scored; ``on_total(n)`` once, before the
+    first, with how many there are over all modes.
+    """
     from music_reasoning.sdk.backends import LocalBackend
 
     questions: list[Question] = []
@@ -345,6 +350,8 @@ def evaluate(
         questions += generated_questions()
     if limit is not None:
         questions = questions[:limit]
+    if on_total:
+        on_total(len(questions) * len(modes))
     local = LocalBackend(model)
     name = local.model_file().name
     reports = []
