@@ -30,10 +30,38 @@ def home(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Path:
     return home
 
 
+def chat(home: Path, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MUSIC_REASONING_HOME": str(home), "MUSIC_REASONING_TIMEOUT": "120"}
+    return subprocess.run(
+        cli("chat", *args),
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=ROOT,
+    )
+
+
 def assert_clean(out: subprocess.CompletedProcess[str], code: str, exit_code: int) -> None:
     assert out.returncode == exit_code, out.stderr
     assert f"error [{code}]" in out.stderr and "suggestion:" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_chat_reports_a_timeout_and_asks_the_next_question(home: Path) -> None:
+    out = chat(home, "What is a triad?\nWhat is a seventh chord?\n/exit\n", "--timeout", "0.001")
+    assert_clean(out, "TIMEOUT", 6)
+    assert out.stderr.count("error [TIMEOUT]") == 2  # the second question was asked too
+    assert "(2 of 2 questions got no answer)" in out.stderr
+
+
+def test_chat_reports_an_invalid_question_and_answers_the_next(home: Path) -> None:
+    too_long = "Why? " * 250
+    out = chat(home, f"{too_long}\nWhat is a triad?\n/exit\n", "--max-tokens", "16")
+    assert_clean(out, "INVALID_INPUT", 2)
+    assert out.stdout.strip()  # the second question got an answer
+    assert "(1 of 2 questions got no answer)" in out.stderr
 
 
 def test_ask_refuses_bytes_that_are_not_utf8() -> None:

@@ -205,24 +205,34 @@ def _recorded(event: str, model: str | None) -> Iterator[None]:
 @_max_tokens
 @_timeout
 @_model
+@click.pass_context
 def chat(
+    ctx: click.Context,
     preset: str | None,
     temperature: float | None,
     max_tokens: int,
     timeout: float | None,
     model: str | None,
 ) -> None:
-    """Talk with the model; /reset clears the history, /exit quits."""
+    """Talk with the model; /reset clears the history, /exit quits.
+
+    A question that fails (a timeout, an invalid question) is reported on stderr and
+    the session goes on.  The exit status is 0 when every question was answered, else
+    the exit code of the failures' error code (1 when they differ).
+    """
     from music_reasoning.engine.chat import ChatSession
 
+    engine = get_engine(model)
     session = ChatSession(
         preset=preset,
         temperature=temperature,
         max_tokens=max_tokens,
         timeout=timeout,
-        engine=get_engine(model),
+        engine=engine,
     )
+    engine.load()  # a model that cannot load ends the session before it starts
     click.echo("Ask a music-theory question (/reset, /exit).", err=True)
+    asked, failures = 0, []
     while True:
         try:
             line = click.prompt("you", prompt_suffix="> ", err=True)
@@ -234,9 +244,21 @@ def chat(
             session.reset()
             click.echo("(history cleared)", err=True)
             continue
-        for chunk in session.stream(line):
-            click.echo(chunk, nl=False)
-        click.echo()
+        asked += 1
+        printed = False
+        try:
+            for chunk in session.stream(line):
+                printed = True
+                click.echo(chunk, nl=False)
+            click.echo()
+        except MusicReasoningError as exc:  # this turn failed; the conversation goes on
+            if printed:
+                click.echo()
+            _echo_error(exc)
+            failures.append(exc.code)
+    if failures:
+        click.echo(f"({len(failures)} of {asked} questions got no answer)", err=True)
+        ctx.exit(_failure_exit_code(failures))
 
 
 def _failure_exit_code(codes: list[str]) -> int:

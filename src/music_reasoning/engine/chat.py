@@ -1,4 +1,9 @@
-"""Multi-turn chat on top of the local engine, with automatic resets."""
+"""Multi-turn chat on top of the local engine, with automatic resets.
+
+A turn that fails (an invalid message, a timeout, a decoding error) raises and leaves
+the history as it was before the turn (apart from an automatic reset that came due):
+the conversation can go on with the next message.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from music_reasoning.engine.metrics import MetricsHook
 from music_reasoning.engine.pool import ModelArg
 from music_reasoning.engine.runtime import _params, get_engine
 from music_reasoning.errors import InvalidInputError
-from music_reasoning.params import DEFAULT_MAX_TOKENS, GenerationParams
+from music_reasoning.params import DEFAULT_MAX_TOKENS, GenerationParams, validate_prompt
 
 __all__ = ["ChatSession"]
 
@@ -55,6 +60,7 @@ class ChatSession:
         self.history.clear()
 
     def _prepare(self, message: str) -> None:
+        validate_prompt(message, max_chars=self._engine.settings.max_prompt_chars)
         if self.turns >= self.max_turns:
             logger.info("chat auto-reset after %d turns", self.turns)
             self._auto_reset()
@@ -69,7 +75,12 @@ class ChatSession:
         self.resets += 1
 
     def ask(self, message: str, *, on_metrics: MetricsHook | None = None) -> str:
-        """Send a message and return the answer, remembering both."""
+        """Send a message and return the answer, remembering both.
+
+        Raises:
+            InvalidInputError, InferenceTimeoutError, InferenceError: the turn failed and
+                is not remembered; the session can go on.
+        """
         self._prepare(message)
         answer = self._engine.complete(
             message, self._params, history=self.history, on_metrics=on_metrics
@@ -78,7 +89,10 @@ class ChatSession:
         return answer
 
     def stream(self, message: str, *, on_metrics: MetricsHook | None = None) -> Iterator[str]:
-        """Like :meth:`ask`, yielding the answer in chunks; the turn is recorded at the end."""
+        """Like :meth:`ask`, yielding the answer in chunks; the turn is recorded at the end.
+
+        A turn that fails part way (after some chunks) is not recorded either.
+        """
         self._prepare(message)
         parts: list[str] = []
         for chunk in self._engine.stream(
