@@ -5,6 +5,14 @@ sampling parameters of :class:`~music_reasoning.params.GenerationParams` that th
 OpenAI API knows (``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``), and
 ``Authorization: Bearer <key>`` when a key is set.  The key is never logged.
 
+Server text is not trusted to keep secrets: an endpoint may echo the request's
+``Authorization`` header in its error body.  Before any server text reaches an error
+message, its ``details``, a log line or the answer cache, the configured key and
+anything shaped like a bearer token or API key are masked
+(:func:`~music_reasoning.redact.redact`; an answer's text only loses the exact key, so
+prose is never rewritten).  A ``user:password@`` in the base URL is masked wherever
+the URL is shown (messages, ``details``, :meth:`CloudClient.model_id`).
+
 How failures map (all :class:`~music_reasoning.errors.CloudError`, code
 ``CLOUD_UNAVAILABLE``)::
 
@@ -34,6 +42,7 @@ import httpx
 from music_reasoning.config import Settings
 from music_reasoning.errors import CloudError, InvalidInputError
 from music_reasoning.params import GenerationParams
+from music_reasoning.redact import add_secret, mask_secrets, redact, redact_url
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -126,6 +135,9 @@ class CloudClient:
                 f"{timeout!r}, {retries!r}, {backoff!r}."
             )
         self.base_url = str(url).rstrip("/")
+        self._shown_url = redact_url(self.base_url)
+        self._secrets: tuple[str, ...] = (api_key,) if api_key else ()
+        add_secret(api_key)  # the CLI's log filter masks it too, wherever it appears
         self.model = model
         self.timeout = float(timeout)
         self.retries = retries
@@ -156,6 +168,14 @@ class CloudClient:
     def endpoint(self) -> str:
         """The URL requests go to."""
         return f"{self.base_url}/chat/completions"
+
+    @property
+    def shown_endpoint(self) -> str:
+        """:attr:`endpoint` as messages and logs show it (credentials masked)."""
+        return f"{self._shown_url}/chat/completions"
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
 
     def build_request(
         self, prompt: str, *, system: str | None = None, params: GenerationParams
@@ -189,7 +209,7 @@ class CloudClient:
         body = self.build_request(prompt, system=system, params=params)
         deadline = time.monotonic() + params.timeout
         attempt = 0
-        logger.debug("cloud request to %s: %r", self.endpoint, prompt)
+        logger.debug("cloud request to %s: %r", self.shown_endpoint, prompt)
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -197,7 +217,7 @@ class CloudClient:
                     raise CloudError(
                         f"The cloud call ran out of its {params.timeout:g} s budget.",
                         suggestion="Raise the timeout or check the endpoint's load.",
-                        details={"url": self.endpoint},
+                        details={"url": self.shown_endpoint},
                         transient=True,
                     )
                 return self._once(body, min(self.timeout, remaining))
@@ -222,7 +242,7 @@ class CloudClient:
     # -- the TextBackend protocol of the hybrid layer ---------------------------------
     def model_id(self) -> str:
         """Identify endpoint and model for cache keys (never the key)."""
-        return f"cloud:{self.base_url}:{self.model or 'default'}"
+        return f"cloud:{self._shown_url}:{self.model or 'default'}"
 
     def generate(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
         """Return the answer text and its metrics as a dict (the hybrid layer's backend call).
@@ -252,7 +272,7 @@ class CloudClient:
     # -- one request ------------------------------------------------------------------
     def _once(self, body: dict[str, Any], timeout: float) -> CloudCompletion:
         started = time.perf_counter()
-        details: dict[str, Any] = {"url": self.endpoint}
+        details: dict[str, Any] = {"url": self.shown_endpoint}
         try:
             response = self._client.post(self.endpoint, json=body, timeout=timeout)
         except httpx.TimeoutException as exc:
@@ -264,18 +284,20 @@ class CloudClient:
             ) from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise CloudError(
-                f"Cannot call {self.endpoint}: {exc}", details=details, transient=False
+                f"Cannot call {self.shown_endpoint}: {self._redact(str(exc))}",
+                details=details,
+                transient=False,
             ) from exc
         except httpx.TransportError as exc:
             raise CloudError(
-                f"Cannot reach the cloud endpoint {self.base_url}: {exc}",
+                f"Cannot reach the cloud endpoint {self._shown_url}: {self._redact(str(exc))}",
                 details=details,
                 transient=True,
             ) from exc
         latency_ms = (time.perf_counter() - started) * 1000
         if response.status_code >= 400:
-            raise _status_error(response, details)
-        completion = _parse(response, latency_ms, self.model, details)
+            raise _status_error(response, details, self._secrets)
+        completion = _parse(response, latency_ms, self.model, details, self._secrets)
         logger.info(
             "cloud answer from %s: %d+%d tokens in %.0f ms (%s)",
             completion.model,
@@ -288,25 +310,32 @@ class CloudClient:
         return completion
 
 
-def _server_message(response: httpx.Response) -> str:
-    """The error text a server put in its body (OpenAI, FastAPI or plain text)."""
+def _server_message(response: httpx.Response, secrets: tuple[str, ...]) -> str:
+    """The error text a server put in its body (OpenAI, FastAPI or plain text), redacted.
+
+    Redacted before it is cut to 200 characters, so a cut cannot split a secret into a
+    piece the patterns no longer recognise.
+    """
     try:
         data = response.json()
     except ValueError:
-        return response.text.strip()[:200]
+        return redact(response.text.strip(), secrets)[:200]
+    said = str(data)
     if isinstance(data, dict):
         error = data.get("error")
+        fields = [data.get(field) for field in ("detail", "message", "error")]
         if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:200]
-        for field in ("detail", "message", "error"):
-            if data.get(field):
-                return str(data[field])[:200]
-    return str(data)[:200]
+            said = str(error["message"])
+        elif any(fields):
+            said = str(next(f for f in fields if f))
+    return redact(said, secrets)[:200]
 
 
-def _status_error(response: httpx.Response, details: dict[str, Any]) -> CloudError:
+def _status_error(
+    response: httpx.Response, details: dict[str, Any], secrets: tuple[str, ...]
+) -> CloudError:
     status = response.status_code
-    said = _server_message(response)
+    said = _server_message(response, secrets)
     details["server_message"] = said
     if status in (401, 403):
         return CloudError(
@@ -331,9 +360,17 @@ def _status_error(response: httpx.Response, details: dict[str, Any]) -> CloudErr
 
 
 def _parse(
-    response: httpx.Response, latency_ms: float, model: str | None, details: dict[str, Any]
+    response: httpx.Response,
+    latency_ms: float,
+    model: str | None,
+    details: dict[str, Any],
+    secrets: tuple[str, ...],
 ) -> CloudCompletion:
-    """Read a chat completion body, or raise a non-transient :class:`CloudError`."""
+    """Read a chat completion body, or raise a non-transient :class:`CloudError`.
+
+    The answer loses only the exact configured key (prose is never rewritten); an
+    unreadable body is shown redacted.
+    """
     try:
         data = response.json()
         choice = data["choices"][0]
@@ -342,17 +379,17 @@ def _parse(
         if not isinstance(content, str):
             raise TypeError(f"content is a {type(content).__name__}")
         return CloudCompletion(
-            text=content.strip(),
-            model=str(data.get("model") or model or ""),
+            text=mask_secrets(content.strip(), secrets),
+            model=redact(str(data.get("model") or model or ""), secrets),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             latency_ms=latency_ms,
             finish_reason=str(choice.get("finish_reason") or "unknown"),
         )
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-        details["body_preview"] = response.text[:200]
+        details["body_preview"] = redact(response.text, secrets)[:200]
         raise CloudError(
-            f"The cloud endpoint's reply is not a chat completion ({exc!r}).",
+            f"The cloud endpoint's reply is not a chat completion ({redact(repr(exc), secrets)}).",
             suggestion="Point MUSIC_REASONING_CLOUD_BASE_URL at an OpenAI-compatible /v1 root.",
             details=details,
             status_code=response.status_code,
