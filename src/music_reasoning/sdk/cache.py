@@ -6,7 +6,8 @@ Layout::
       explanations.sqlite3                        the cache (WAL mode)
       explanations.sqlite3-wal, -shm              SQLite's write-ahead log and index
       explanations.sqlite3.lock                   held only while a corrupt file is replaced
-      explanations.sqlite3.corrupt-<time>-<pid>   a corrupt file, moved aside and kept
+      explanations.sqlite3.corrupt-<time>-<pid>   the last corrupt file, moved aside and kept
+                                                  (older copies are deleted: at most one)
 
 One table ``entries(key, value, created, last_used)``: ``key`` is
 :meth:`ExplanationCache.make_key` (SHA-256 of a canonical JSON of the normalized input),
@@ -24,7 +25,9 @@ Failure policy: the cache never breaks the caller.  A file that is not a databas
 is damaged is moved aside and rebuilt (under a file lock, so only one process does
 it); any other SQLite error at run time is logged as a warning and reads as a miss
 (or a skipped write), and the next call reconnects (a cache that cannot be opened at
-all is tried again at most every 30 s).
+all is tried again at most every 30 s).  A cache in a read-only folder (or one it
+cannot create) is off for the life of the instance, with one WARNING per folder and
+process; other failures warn once per instance, and later ones are logged at DEBUG.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ REOPEN_DELAY_S = 30.0
 KEY_VERSION = 1
 SCHEMA_VERSION = 1
 _CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_off_folders: set[Path] = set()  # folders found unwritable in this process (warned once)
+_off_lock = threading.Lock()
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     key       TEXT PRIMARY KEY,
@@ -107,6 +112,16 @@ def _is_corrupt(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) in _CORRUPT_CODES
 
 
+def _read_only(folder: Path) -> bool:
+    """Whether nothing can be created in ``folder`` (read-only mount, or no write access)."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except (OSError, AttributeError):  # pragma: no cover - statvfs is POSIX
+        pass
+    return not os.access(folder, os.W_OK | os.X_OK)
+
+
 class ExplanationCache:
     """Persistent explanations, keyed by model, kind, input and parameters.
 
@@ -141,6 +156,7 @@ class ExplanationCache:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._retry_at = 0.0
+        self._warned = False
         with self._lock:
             self._open()
             if self._conn is None:
@@ -305,7 +321,7 @@ class ExplanationCache:
                 self._drop_connection()
                 self._open(force_check=True)
             else:
-                logger.warning("cache %s failed (%s); continuing without it", what, exc)
+                self._warn("cache %s failed (%s); continuing without it", what, exc)
                 self._drop_connection()  # the next call reconnects (and recreates the schema)
             return None
 
@@ -334,7 +350,10 @@ class ExplanationCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            logger.warning("cache directory %s unusable (%s); caching is off", self.path, exc)
+            self._off_for_good("cache directory %s unusable (%s); caching is off", exc)
+            return
+        if _read_only(self.path.parent):
+            self._off_for_good("cache folder %s is read-only (%s); caching is off", "EROFS")
             return
         if not force_check:
             try:
@@ -342,13 +361,33 @@ class ExplanationCache:
                 return
             except sqlite3.DatabaseError as exc:
                 if not (_is_corrupt(exc) or "quick_check" in str(exc)):
-                    logger.warning("cache %s unavailable (%s); caching is off", self.path, exc)
+                    self._warn("cache %s unavailable (%s); caching is off", self.path, exc)
                     return
                 logger.warning("cache %s is damaged (%s); rebuilding it", self.path, exc)
             except sqlite3.Error as exc:
-                logger.warning("cache %s unavailable (%s); caching is off", self.path, exc)
+                self._warn("cache %s unavailable (%s); caching is off", self.path, exc)
                 return
         self._rebuild()
+
+    def _warn(self, message: str, *args: object) -> None:
+        """Log a failure: the first of this instance as a WARNING, the rest at DEBUG."""
+        (logger.debug if self._warned else logger.warning)(message, *args)
+        self._warned = True
+
+    def _off_for_good(self, message: str, reason: object) -> None:
+        """Nothing can be written where the cache lives: off, without retries.
+
+        Warned once per folder and process (a command may open several caches there).
+        """
+        with _off_lock:
+            first = self.path.parent not in _off_folders
+            _off_folders.add(self.path.parent)
+        if first:
+            self._warn(message, self.path.parent, reason)
+        else:
+            logger.debug(message, self.path.parent, reason)
+        self._warned = True
+        self._closed = True
 
     def _rebuild(self) -> None:
         """Move a damaged file aside and start a fresh one; one process at a time."""
@@ -367,10 +406,22 @@ class ExplanationCache:
                     if src.exists():
                         os.replace(src, Path(str(aside) + suffix))
                 logger.warning("moved the damaged cache to %s", aside)
+                self._remove_older_copies(aside)
                 self._conn = self._connect()
         except (Timeout, OSError, sqlite3.Error) as exc:
-            logger.warning("cache %s could not be rebuilt (%s); caching is off", self.path, exc)
+            self._warn("cache %s could not be rebuilt (%s); caching is off", self.path, exc)
             self._conn = None
+
+    def _remove_older_copies(self, kept: Path) -> None:
+        """Delete every ``.corrupt-*`` copy (and its -wal/-shm) but ``kept``: at most one."""
+        for old in self.path.parent.glob(f"{self.path.name}.corrupt-*"):
+            if old.name in (kept.name, f"{kept.name}-wal", f"{kept.name}-shm"):
+                continue
+            try:
+                old.unlink()
+                logger.info("deleted an older damaged cache copy %s", old)
+            except OSError as exc:
+                logger.debug("could not delete %s: %s", old, exc)
 
     def _drop_connection(self) -> None:
         if self._conn is not None:

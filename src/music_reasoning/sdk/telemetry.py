@@ -20,6 +20,11 @@ interleave lines.  Past ``MAX_FILE_BYTES`` the file is renamed to ``telemetry.js
 ``telemetry_endpoint`` set, each event is also POSTed as JSON by one background thread
 per :class:`Telemetry` (bounded queue, 2 s timeout, best effort: failures are logged,
 never raised; pending events get up to 2 s at exit).
+
+A file that cannot be written (a read-only home, a full disk) turns the local log off
+for the rest of the process with one WARNING; commands never fail for it.  Switching
+telemetry on or off writes ``config.toml`` and does fail, with ``STORAGE_UNAVAILABLE``,
+when the config folder is read-only.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from typing import Any
 import httpx
 
 from music_reasoning.config import Settings, cache_dir, load_settings, save_setting
+from music_reasoning.redact import redact, redact_url
 
 __all__ = [
     "TELEMETRY_FILENAME",
@@ -65,6 +71,8 @@ EXIT_FLUSH_SECONDS = 2.0
 MAX_FILE_BYTES = 8 << 20
 _STOP = object()
 _live: weakref.WeakSet[Telemetry] = weakref.WeakSet()
+_unwritable: set[Path] = set()  # event files that refused a write in this process
+_unwritable_lock = threading.Lock()
 
 
 def telemetry_path() -> Path:
@@ -185,6 +193,8 @@ class Telemetry:
 
     # -- sinks -----------------------------------------------------------------------
     def _append(self, data: dict[str, Any]) -> None:
+        if self.path in _unwritable:
+            return
         line = (json.dumps(data, ensure_ascii=False, default=str) + "\n").encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +207,14 @@ class Telemetry:
             if written.st_size > MAX_FILE_BYTES:
                 self._rotate(written.st_ino)
         except OSError as exc:
-            logger.warning("telemetry event not written to %s: %s", self.path, exc)
+            with _unwritable_lock:
+                first = self.path not in _unwritable
+                _unwritable.add(self.path)
+            (logger.warning if first else logger.debug)(
+                "telemetry events not written to %s (%s); telemetry is off for this run",
+                self.path,
+                exc.strerror or exc,
+            )
 
     def _rotate(self, inode: int) -> None:
         """Move the full file aside, unless another process already did."""
@@ -242,7 +259,7 @@ class Telemetry:
             response.raise_for_status()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             log = logger.debug if self._failing else logger.warning
-            log("telemetry endpoint %s failed: %s", endpoint, exc)
+            log("telemetry endpoint %s failed: %s", redact_url(endpoint), redact(str(exc)))
             self._failing = True
             return
         self._failing = False
