@@ -140,3 +140,20 @@ def test_bench_reports_every_installed_variant(
     assert set(rows) == {"gemma3-270m:Q4_K_M", "gemma3-270m:Q4_0"}
     assert rows["gemma3-270m:Q4_0"]["size_mib"] < rows["gemma3-270m:Q4_K_M"]["size_mib"]
     assert all(r["load_ms"] > 0 and r["decode_tokens_per_second"] > 0 for r in rows.values())
+
+
+def test_info_shows_the_trained_and_the_configured_context(
+    in_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "info", "gemma3-270m:Q4_0", "--json"]) == 0
+    context = json.loads(capsys.readouterr().out)["context"]
+    assert context == {
+        "trained": 32768,  # what the GGUF header says
+        "trained_from": "gguf",
+        "configured": load_settings().n_ctx,
+        "configured_from": "default",
+    }
+    assert main(["models", "info", "gemma3-270m:Q4_0"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^context \(trained\) +32768 tokens \(from the GGUF header\)$", out, re.M)
+    assert re.search(r"^context \(configured\) +2048 tokens \(n_ctx, default", out, re.M)

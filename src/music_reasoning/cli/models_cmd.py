@@ -179,12 +179,28 @@ def info(spec: str, as_json: bool) -> None:
         _echo(data, True)
         return
     rows: list[tuple[str, object]] = [
-        (key, data[key])
-        for key in ("name", "family", "version", "license", "context_length", "prompt_format")
+        (key, data[key]) for key in ("name", "family", "version", "license", "prompt_format")
+    ]
+    ctx = data["context"]
+    rows += [
+        (
+            "context (trained)",
+            f"{ctx['trained']} tokens (from the "
+            f"{'GGUF header' if ctx['trained_from'] == 'gguf' else 'registry'})",
+        ),
+        (
+            "context (configured)",
+            f"{ctx['configured']} tokens (n_ctx, {ctx['configured_from']}; "
+            "MUSIC_REASONING_N_CTX changes it)",
+        ),
     ]
     state = "installed" if data["installed"] else "not installed"
     rows += [("variant", f"{data['variant']} ({state})"), ("path", data["path"])]
-    rows += [(f"gguf.{key}", value) for key, value in data.get("gguf", {}).items()]
+    rows += [
+        (f"gguf.{key}", value)
+        for key, value in data.get("gguf", {}).items()
+        if key != "context_length"  # shown above as the trained context
+    ]
     for w in data["weaknesses"]:
         fixed = f", fixed in {w['fixed_in']}" if w.get("fixed_in") else ""
         how = f"workaround: {w['workaround']}{fixed}"

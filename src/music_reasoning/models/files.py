@@ -70,10 +70,12 @@ def check_gguf_header(path: Path) -> None:
     size = path.stat().st_size
     with path.open("rb") as fh:
         magic = fh.read(4)
-    if magic != GGUF_MAGIC:
+    if magic != GGUF_MAGIC:  # never echo the bytes: the file may be anything (/etc/passwd)
         raise CorruptedModelError(
-            f"{path} is not a GGUF file (starts with {magic!r}).",
-            suggestion="Point at a .gguf model file; re-download it if it should be one.",
+            f"{path} is not a GGUF file ({size:,} bytes, without the 'GGUF' signature "
+            "a model file starts with).",
+            suggestion="Point at a .gguf model file (llama.cpp's format); re-download it "
+            "if it should be one.",
             details={"path": str(path), "size": size},
         )
     if size < _MIN_GGUF_BYTES:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,10 +277,10 @@ def use(spec: str) -> str:
 
 
 def gguf_metadata(path: Path) -> dict[str, Any]:
-    """A few GGUF header fields read with the ``gguf`` package (no llama.cpp, no weights).
+    """A few GGUF header fields, read from the file's header (no llama.cpp, no weights).
 
-    Reading a 262k-token vocabulary takes the reader seconds, so the fields are kept in
-    ``cache_dir()/gguf-info`` keyed by the file's path, size and modification time.
+    The fields are also kept in ``cache_dir()/gguf-info`` keyed by the file's path, size
+    and modification time.
 
     Raises:
         CorruptedModelError: the file is not a readable GGUF.
@@ -300,38 +302,119 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
     return fields
 
 
-def _read_gguf_fields(path: Path) -> dict[str, Any]:
-    from gguf import GGUFReader
+_GGUF_SCALARS: dict[int, str] = {
+    0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i",
+    6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d",
+}  # fmt: skip
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+_GGUF_WANTED = {
+    "architecture": "general.architecture",
+    "name": "general.name",
+    "size_label": "general.size_label",
+    "license": "general.license",
+    "file_type": "general.file_type",
+    "quantization_version": "general.quantization_version",
+    "context_length": "{arch}.context_length",
+    "embedding_length": "{arch}.embedding_length",
+    "block_count": "{arch}.block_count",
+    "chat_template": "tokenizer.chat_template",
+}
 
+
+def _read_gguf_fields(path: Path) -> dict[str, Any]:
+    """The header fields of ``_GGUF_WANTED``, read straight from the key-value section.
+
+    Only the header is touched (through ``mmap``): arrays such as the 262k-token
+    vocabulary are skipped by their lengths, never decoded, so this takes milliseconds
+    where ``gguf.GGUFReader`` (which builds every field and tensor) took seconds.
+
+    Raises:
+        CorruptedModelError: the file is not a readable GGUF (v2 or later, little-endian).
+    """
     try:
-        reader = GGUFReader(str(path))
-    except (OSError, ValueError) as exc:
-        raise CorruptedModelError(f"{path} is not a readable GGUF file: {exc}") from exc
-    arch = reader.fields.get("general.architecture")
-    arch_name = str(arch.contents()) if arch else ""
-    wanted = {
-        "architecture": "general.architecture",
-        "name": "general.name",
-        "size_label": "general.size_label",
-        "license": "general.license",
-        "file_type": "general.file_type",
-        "quantization_version": "general.quantization_version",
-        "context_length": f"{arch_name}.context_length",
-        "embedding_length": f"{arch_name}.embedding_length",
-        "block_count": f"{arch_name}.block_count",
-        "chat_template": "tokenizer.chat_template",
-    }
-    out: dict[str, Any] = {"tensors": len(reader.tensors)}
-    for label, key in wanted.items():
-        f = reader.fields.get(key)
-        if f is not None:
-            value = f.contents()
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            raw = _gguf_header(mm)
+    except (OSError, ValueError, struct.error, UnicodeDecodeError) as exc:
+        raise CorruptedModelError(
+            f"{path} is not a readable GGUF file: {type(exc).__name__}: {exc}",
+            suggestion="Re-download the file, or point at another .gguf model.",
+            details={"path": str(path)},
+        ) from exc
+    arch = str(raw.get("general.architecture", ""))
+    out: dict[str, Any] = {"tensors": raw["tensor_count"]}
+    for label, key in _GGUF_WANTED.items():
+        value = raw.get(key.format(arch=arch))
+        if value is not None:
             out[label] = "(present)" if label == "chat_template" else value
     return out
 
 
+def _gguf_header(mm: mmap.mmap) -> dict[str, Any]:
+    """Scalar and string values of the header, by key, plus ``tensor_count``."""
+    if mm[:4] != b"GGUF":
+        raise ValueError("no GGUF signature")
+    version, tensor_count, kv_count = struct.unpack_from("<IQQ", mm, 4)
+    if not 2 <= version < 1 << 16:
+        raise ValueError(f"unsupported GGUF version {version}")
+    wanted = {k for k in _GGUF_WANTED.values() if "{" not in k}
+    suffixes = tuple(k.removeprefix("{arch}") for k in _GGUF_WANTED.values() if "{" in k)
+    out: dict[str, Any] = {"tensor_count": tensor_count}
+    pos = 24
+    for _ in range(kv_count):
+        key, pos = _gguf_string(mm, pos)
+        (kind,) = struct.unpack_from("<I", mm, pos)
+        pos += 4
+        if key in wanted or key.endswith(suffixes):
+            value, pos = _gguf_value(mm, pos, kind)
+            out[key] = value
+        else:
+            pos = _gguf_skip(mm, pos, kind)
+    return out
+
+
+def _gguf_string(mm: mmap.mmap, pos: int) -> tuple[str, int]:
+    (length,) = struct.unpack_from("<Q", mm, pos)
+    end = pos + 8 + length
+    if end > len(mm):
+        raise ValueError("a string runs past the end of the file")
+    return mm[pos + 8 : end].decode("utf-8"), end
+
+
+def _gguf_value(mm: mmap.mmap, pos: int, kind: int) -> tuple[Any, int]:
+    if kind == _GGUF_STRING:
+        return _gguf_string(mm, pos)
+    if kind in _GGUF_SCALARS:
+        fmt = _GGUF_SCALARS[kind]
+        return struct.unpack_from(fmt, mm, pos)[0], pos + struct.calcsize(fmt)
+    return None, _gguf_skip(mm, pos, kind)  # an array: not one of the fields we show
+
+
+def _gguf_skip(mm: mmap.mmap, pos: int, kind: int) -> int:
+    if kind == _GGUF_STRING:
+        (length,) = struct.unpack_from("<Q", mm, pos)
+        return pos + 8 + int(length)
+    if kind in _GGUF_SCALARS:
+        return pos + struct.calcsize(_GGUF_SCALARS[kind])
+    if kind != _GGUF_ARRAY:
+        raise ValueError(f"unknown GGUF value type {kind}")
+    item, count = struct.unpack_from("<IQ", mm, pos)
+    pos += 12
+    if item in _GGUF_SCALARS:
+        return pos + int(count) * struct.calcsize(_GGUF_SCALARS[item])
+    for _ in range(count):  # strings (the vocabulary) or nested arrays
+        pos = _gguf_skip(mm, pos, item)
+        if pos > len(mm):
+            raise ValueError("an array runs past the end of the file")
+    return pos
+
+
 def info(spec: str) -> dict[str, Any]:
-    """Registry data, install state and (when installed) GGUF metadata of a model."""
+    """Registry data, install state and (when installed) GGUF metadata of a model.
+
+    ``context`` tells the two context sizes apart: ``trained`` (what the model was
+    trained for: the GGUF's ``context_length``, else the registry's) and ``configured``
+    (``n_ctx``, the window the engine opens, and where that setting came from).
+    """
     entry, variant = _lookup(spec)
     data = entry.to_dict()
     path = embedded_model_path() if variant.embedded else variant_path(entry, variant)
@@ -340,4 +423,12 @@ def info(spec: str) -> dict[str, Any]:
     data["installed"] = path.is_file()
     if path.is_file():
         data["gguf"] = gguf_metadata(path)
+    settings = load_settings()
+    trained = data.get("gguf", {}).get("context_length")
+    data["context"] = {
+        "trained": int(trained) if trained is not None else entry.context_length,
+        "trained_from": "gguf" if trained is not None else "registry",
+        "configured": settings.n_ctx,
+        "configured_from": settings.sources.get("n_ctx", "default"),
+    }
     return data

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,40 @@ def test_json_errors_are_json_on_stdout(capsys: pytest.CaptureFixture[str]) -> N
     error = json.loads(captured.out)["error"]
     assert error["code"] == "MODEL_UNAVAILABLE" and error["suggestion"]
     assert captured.err.startswith("error [MODEL_UNAVAILABLE]")
+
+
+def test_a_file_that_is_not_gguf_is_described_not_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n" * 40)
+    assert main(["models", "add", "x", "--path", str(secret)]) == 4  # CORRUPTED_MODEL
+    err = capsys.readouterr().err
+    assert "root" not in err.replace(str(secret), "") and "1,280 bytes" in err
+    assert "not a GGUF file" in err and "suggestion: Point at a .gguf model file" in err
+
+
+def test_redefining_the_embedded_model_is_invalid_input(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["models", "add", "gemma3-270m", "--url", "http://127.0.0.1:1/x", "--sha256", "0" * 64]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error [INVALID_INPUT]") and "another name" in err
+
+
+def test_info_tells_the_trained_context_from_the_configured_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MUSIC_REASONING_N_CTX", "1024")
+    code, out = run("models", "info", "core3b:v4.5")  # not installed: the registry's figure
+    assert code == 0
+    assert re.search(r"^context \(trained\) +4096 tokens \(from the registry\)$", out, re.M)
+    assert re.search(r"^context \(configured\) +1024 tokens \(n_ctx, env; ", out, re.M)
+    data = json.loads(run("models", "info", "core3b:v4.5", "--json")[1])
+    assert data["context"] == {
+        "trained": 4096,
+        "trained_from": "registry",
+        "configured": 1024,
+        "configured_from": "env",
+    }

@@ -122,3 +122,57 @@ def test_a_file_that_no_longer_matches_its_checksum_is_not_used(tmp_path: Path) 
     with pytest.raises(CorruptedModelError) as exc:
         store.resolve("tiny")
     assert SHA in exc.value.message
+
+
+def _write_gguf(path: Path, *, vocab: int) -> None:
+    """A real GGUF (the gguf package's writer): gemma3 keys, a vocabulary, one tensor."""
+    import numpy as np
+    from gguf import GGUFWriter
+
+    writer = GGUFWriter(str(path), "gemma3")
+    writer.add_name("tiny test model")
+    writer.add_context_length(32768)
+    writer.add_embedding_length(64)
+    writer.add_block_count(2)
+    writer.add_file_type(15)
+    writer.add_token_list([f"tok{i}" for i in range(vocab)])
+    writer.add_token_scores([0.5] * vocab)
+    writer.add_string("tokenizer.chat_template", "{{ messages }}")
+    writer.add_tensor("w", np.zeros((4, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def test_gguf_header_fields_match_the_gguf_package_without_reading_the_vocabulary(
+    tmp_path: Path,
+) -> None:
+    from gguf import GGUFReader
+
+    model = tmp_path / "m.gguf"
+    _write_gguf(model, vocab=50_000)
+    fields = store._read_gguf_fields(model)
+    reader = GGUFReader(str(model))
+    assert fields == {
+        "tensors": len(reader.tensors),
+        "architecture": "gemma3",
+        "name": "tiny test model",
+        "file_type": 15,
+        "context_length": 32768,
+        "embedding_length": 64,
+        "block_count": 2,
+        "chat_template": "(present)",
+    }
+    for label, key in (("context_length", "gemma3.context_length"), ("name", "general.name")):
+        assert fields[label] == reader.fields[key].contents()
+
+
+def test_a_truncated_gguf_header_is_corrupted_not_a_crash(tmp_path: Path) -> None:
+    model = tmp_path / "m.gguf"
+    _write_gguf(model, vocab=1000)
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(model.read_bytes()[:5000])  # ends inside the vocabulary
+    with pytest.raises(CorruptedModelError) as exc:
+        store._read_gguf_fields(cut)
+    assert str(cut) in exc.value.message and exc.value.suggestion
