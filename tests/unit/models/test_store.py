@@ -176,3 +176,59 @@ def test_a_truncated_gguf_header_is_corrupted_not_a_crash(tmp_path: Path) -> Non
     with pytest.raises(CorruptedModelError) as exc:
         store._read_gguf_fields(cut)
     assert str(cut) in exc.value.message and exc.value.suggestion
+
+
+def test_a_second_pull_says_whose_download_it_waits_for(
+    serve: Callable[..., FileServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    import threading
+
+    add_user_model("tiny", urls=[serve(DATA).url], sha256=SHA)
+    target = Path(next(r.path for r in store.list_models() if r.name == "tiny"))
+    holder = FileLock(str(target) + ".lock")  # another descriptor: another holder
+    holder.acquire()
+    result: list[Path] = []
+    pulling = threading.Thread(target=lambda: result.append(store.pull("tiny", progress=False)))
+    with caplog.at_level("WARNING", logger="music_reasoning"):
+        pulling.start()
+        pulling.join(timeout=1.0)
+        assert pulling.is_alive() and not result  # waiting, not downloading alongside
+        holder.release()
+        pulling.join(timeout=30)
+    assert result and result[0].read_bytes() == DATA
+    waits = [r.getMessage() for r in caplog.records if "waiting for" in r.getMessage()]
+    assert waits == [f"waiting for another download of tiny:Q4_K_M (pid {os.getpid()}) …"]
+
+
+def test_pull_and_rm_forget_leave_no_lock_files_or_empty_folders(
+    serve: Callable[..., FileServer],
+) -> None:
+    add_user_model("tiny", urls=[serve(DATA).url], sha256=SHA)
+    path = store.pull("tiny", progress=False)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".sha256"]
+    model_folder = path.parent.parent
+    assert model_folder.parent == store.models_dir()
+    done = store.remove("tiny", forget=True)
+    assert "forgot tiny:Q4_K_M" in done and not model_folder.exists()
+    assert store.models_dir().is_dir()  # the store itself stays
+
+
+def test_rm_keeps_a_folder_another_variant_still_uses(serve: Callable[..., FileServer]) -> None:
+    server = serve(DATA)
+    add_user_model("tiny", urls=[server.url], sha256=SHA)
+    add_user_model("tiny:Q8_0", urls=[server.url], sha256=SHA)
+    a, b = store.pull("tiny", progress=False), store.pull("tiny:Q8_0", progress=False)
+    store.remove("tiny:Q8_0", forget=True)
+    assert not b.parent.exists() and a.is_file() and store.resolve("tiny") == a
+
+
+def test_lock_files_are_deleted_only_by_their_outermost_holder(tmp_path: Path) -> None:
+    from music_reasoning.models.files import model_lock, release_removing
+
+    lock = model_lock(tmp_path / "m.gguf")
+    lock.acquire()
+    lock.acquire()  # re-entered
+    release_removing(lock)
+    assert Path(lock.lock_file).exists() and lock.is_locked
+    release_removing(lock)
+    assert not Path(lock.lock_file).exists() and not lock.is_locked
