@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
 import threading
 from collections import deque
@@ -21,11 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# llama.cpp's CPU build uses OpenMP, whose threads spin at every barrier by default.
+# On a busy machine one of them is often descheduled and the others spin waiting for
+# it: 2 threads fell to 3 tokens/s where passive waiting keeps 9 (docs/PERFORMANCE.md).
+# OpenMP reads this once, when llama.cpp's library loads, so it is set before the
+# import below; a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import llama_cpp
 import numpy as np
 from llama_cpp import _internals
 
-from music_reasoning.errors import CorruptedModelError, InferenceError, InvalidInputError
+from music_reasoning.errors import (
+    CorruptedModelError,
+    InferenceError,
+    InvalidInputError,
+)
 from music_reasoning.params import GenerationParams
 
 __all__ = [
@@ -276,6 +288,10 @@ class LlamaBackend:
         llama_cpp.llama_memory_clear(self._ctx.memory, True)
 
     # -- decoding ------------------------------------------------------------------
+    def set_threads(self, n_threads: int) -> None:
+        """Use ``n_threads`` for the next decodes (generation and prompt alike)."""
+        llama_cpp.llama_set_n_threads(self._ctx.ctx, n_threads, n_threads)
+
     def decode(self, entries: Sequence[tuple[int, int, int, bool]]) -> None:
         """Evaluate (token, position, sequence, want_logits) entries in one llama_decode.
 

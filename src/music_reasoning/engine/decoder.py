@@ -15,6 +15,8 @@ Design notes
   from ``emit`` (cancel), or the deadline.  The deadline and cancel are checked
   between decode steps, so compute stops within one token (one prompt chunk while
   reading the prompt) — nothing keeps running in the background.
+* Threads: with a :class:`~.threads.ThreadTuner`, every step runs with the thread
+  count the tuner chooses and reports how long it took (see ``threads.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from music_reasoning.engine.threads import ThreadTuner
 from music_reasoning.errors import InferenceTimeoutError, InvalidInputError
 from music_reasoning.params import GenerationParams
 
@@ -46,6 +49,7 @@ class Backend(Protocol):
     def seq_pos_min(self, seq: int) -> int: ...
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None: ...
     def clear(self) -> None: ...
+    def set_threads(self, n_threads: int) -> None: ...
 
 
 class StopMatcher:
@@ -119,9 +123,11 @@ class _Seq:
 class Decoder:
     """Runs :class:`SeqRequest` lists through a :class:`Backend`, reusing cached prefixes."""
 
-    def __init__(self, backend: Backend, *, n_ctx: int) -> None:
+    def __init__(self, backend: Backend, *, n_ctx: int, tuner: ThreadTuner | None = None) -> None:
         self.backend = backend
         self.n_ctx = n_ctx
+        self.tuner = tuner
+        self._threads: int | None = None
         self._cached: list[list[int]] = [[] for _ in range(backend.n_seq_max)]
 
     def forget(self) -> None:
@@ -209,13 +215,26 @@ class Decoder:
                 first_prompt_done = True
                 self._share_prefix(seqs)
             entries, owners, consumed = self._pack(live, only_first=not first_prompt_done)
-            self.backend.decode(entries)
+            self._decode(entries)
             for s, n in consumed:
                 self._cached[s.index].extend(s.pending[:n])
                 s.n_past += n
                 s.pending = s.pending[n:]
             for s, batch_index in owners:
                 self._advance(s, batch_index)
+
+    def _decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
+        """One ``llama_decode``, with the tuner's thread count when there is a tuner."""
+        if self.tuner is None:
+            self.backend.decode(entries)
+            return
+        n = self.tuner.choose(len(entries))
+        if n != self._threads:
+            self.backend.set_threads(n)
+            self._threads = n
+        start = time.perf_counter()
+        self.backend.decode(entries)
+        self.tuner.record(n, len(entries), time.perf_counter() - start)
 
     def _share_prefix(self, seqs: list[_Seq]) -> None:
         """After sequence 0 read its prompt, let the others copy the prefix they share."""

@@ -43,6 +43,7 @@ from music_reasoning.engine.decoder import Decoder, SeqRequest, SeqResult
 from music_reasoning.engine.hardware import check_memory, default_threads
 from music_reasoning.engine.metrics import Metrics, MetricsHook, emit_metrics
 from music_reasoning.engine.prompt import BuiltPrompt, PromptBuilder
+from music_reasoning.engine.threads import ThreadTuner, free_cores
 from music_reasoning.errors import (
     InferenceError,
     InferenceTimeoutError,
@@ -129,6 +130,15 @@ class _Loaded:
     announce_ms: list[float] = field(default_factory=list)  # load time for the next metrics
 
 
+def _threads(settings: Settings) -> tuple[ThreadTuner | None, int]:
+    """A fixed thread count when one is set; else a tuner starting from the free cores."""
+    if settings.n_threads:
+        return None, settings.n_threads
+    physical = default_threads()
+    start = free_cores(physical)
+    return ThreadTuner(physical, start=start), start
+
+
 def _default_backend_factory(path: Path, **kwargs: Any) -> Any:
     from music_reasoning.engine._llama import LlamaBackend
 
@@ -213,7 +223,7 @@ class LocalEngine:
         gpu_layers = settings.n_gpu_layers
         if gpu_layers is None:
             gpu_layers = -1 if info.gpu_offload else 0
-        n_threads = settings.n_threads or default_threads()
+        tuner, n_threads = _threads(settings)
         start = time.perf_counter()
         backend = self._factory(
             path,
@@ -237,7 +247,7 @@ class LocalEngine:
         )
         return _Loaded(
             backend=backend,
-            decoder=Decoder(backend, n_ctx=settings.n_ctx),
+            decoder=Decoder(backend, n_ctx=settings.n_ctx, tuner=tuner),
             builder=builder,
             path=path,
             settings=settings,
@@ -303,7 +313,9 @@ class LocalEngine:
             path=str(lo.path) if lo else None,
             backend=lo.backend_name if lo else None,
             gpu_layers=lo.gpu_layers if lo else None,
-            n_threads=lo.n_threads if lo else None,
+            n_threads=(lo.decoder.tuner.current() if lo.decoder.tuner else lo.n_threads)
+            if lo
+            else None,
             n_ctx=lo.settings.n_ctx if lo else None,
             n_parallel=lo.backend.n_seq_max if lo else None,
             prompt_format=lo.builder.kind if lo else None,

@@ -37,6 +37,7 @@ class FakeBackend:
         self._produced: dict[int, int] = {}
         self._last: list[tuple[int, int, int, bool]] = []
         self.closed = False
+        self.thread_changes: list[int] = []
 
     def tokenize(self, text: str, *, add_special: bool) -> list[int]:
         return [ord(c) for c in text]
@@ -82,6 +83,9 @@ class FakeBackend:
 
     def clear(self) -> None:
         self.rms.append((-1, 0, -1))
+
+    def set_threads(self, n_threads: int) -> None:
+        self.thread_changes.append(n_threads)
 
     def close(self) -> None:
         self.closed = True

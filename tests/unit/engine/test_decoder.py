@@ -154,3 +154,27 @@ def test_a_prefix_purged_by_the_sliding_window_is_not_reused() -> None:
     assert [r.reused_tokens for r in results] == [0, 0]
     assert backend.cps == []  # nothing copied from a purged sequence
     assert [r.text for r in results] == ["y", "z"]
+
+
+def test_a_tuner_sets_the_thread_count_of_each_step_and_hears_its_time() -> None:
+    from music_reasoning.engine.threads import ThreadTuner
+
+    class Recording(ThreadTuner):
+        def __init__(self) -> None:
+            super().__init__(2, start=1)
+            self.records: list[tuple[int, int]] = []
+
+        def record(self, threads: int, n_tokens: int, seconds: float) -> None:
+            self.records.append((threads, n_tokens))
+            assert seconds >= 0
+            super().record(threads, n_tokens, seconds)
+
+    backend = FakeBackend({0: "abcdefgh"})
+    tuner = Recording()
+    (r,) = Decoder(backend, n_ctx=100, tuner=tuner).run(
+        [SeqRequest(toks("Q:"), GenerationParams(max_tokens=20))], deadline=FAR
+    )
+    assert r.text == "abcdefgh"
+    assert backend.thread_changes == [1]  # set once, not on every step
+    assert [k for _, k in tuner.records] == [len(d) for d in backend.decodes]
+    assert {t for t, _ in tuner.records} == {1}
