@@ -81,3 +81,24 @@ def test_insufficient_ram_is_raised_before_loading(tmp_path: Path, model_path: P
         engine.load()
     assert info.value.details["needed_bytes"] > info.value.details["available_bytes"]
     assert engine.status().load_count == 0
+
+
+def test_a_user_entry_cannot_make_verify_skip_the_embedded_model(
+    isolated_home: Path, model_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+
+    from music_reasoning.models import store
+    from music_reasoning.models.registry import user_registry_path
+
+    models = isolated_home / "cache" / "models"
+    models.mkdir(parents=True)
+    os.link(model_path, models / model_path.name)  # installed, not yet verified here
+    user_registry_path().parent.mkdir(parents=True)
+    user_registry_path().write_text(
+        f'[models."gemma3-270m".variants.Q4_K_M]\nsha256 = "{"0" * 64}"\n'
+    )
+    with caplog.at_level("WARNING", logger="music_reasoning"):
+        result = store.verify("gemma3-270m")
+    assert result["ok"] is True and result["sha256"] == sha256_file(model_path)
+    assert any("ignoring variants.Q4_K_M.sha256" in r.getMessage() for r in caplog.records)

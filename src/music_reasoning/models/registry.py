@@ -205,7 +205,7 @@ def _user_table(name: str, raw: object) -> dict[str, Any]:
 
 
 _UNSET: tuple[object, ...] = (None, "", [], {}, ())
-_warned: set[tuple[str, str]] = set()
+_warned: set[tuple[str, str, str]] = set()  # (file, model, keys): reported once
 
 
 def _redefinitions(builtin: Mapping[str, Any], user: Mapping[str, Any]) -> list[str]:
@@ -305,8 +305,9 @@ def load_registry() -> dict[str, ModelEntry]:
         redefined = _redefinitions(builtin[name], user[name])
         if redefined:
             user[name] = _without(user[name], redefined)
-            if (name, ",".join(redefined)) not in _warned:
-                _warned.add((name, ",".join(redefined)))
+            seen = (str(user_registry_path()), name, ",".join(redefined))
+            if seen not in _warned:
+                _warned.add(seen)
                 logger.warning(
                     "ignoring %s of the built-in model %s in %s: built-in values cannot be "
                     "redefined (remove them, or add the model under another name)",
