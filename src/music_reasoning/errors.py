@@ -17,8 +17,8 @@ The tree::
     ├── InferenceError (RuntimeError)        INFERENCE_FAILED   llama.cpp failed while decoding
     │   (``transient=True`` marks the ones worth retrying)
     ├── DownloadError (ConnectionError)      DOWNLOAD_FAILED    no URL or mirror delivered the file
-    ├── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk is full (or cannot hold a download)
-    ├── StorageError (OSError)               STORAGE_UNAVAILABLE a file or folder cannot be written or read
+    ├── InsufficientDiskError (OSError)      INSUFFICIENT_DISK  the disk is full or too small
+    ├── StorageError (OSError)               STORAGE_UNAVAILABLE  a path cannot be written or read
     ├── CloudError (ConnectionError)         CLOUD_UNAVAILABLE  the cloud endpoint failed or refused
     │   (``status_code``; ``transient=True`` marks the ones worth retrying)
     └── TierLimitError (PermissionError)     TIER_LIMIT         the SDK tier does not allow it

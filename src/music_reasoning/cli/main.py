@@ -30,7 +30,7 @@ from music_reasoning.cli.models_cmd import models
 from music_reasoning.cli.telemetry_cmd import telemetry
 from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import _params, get_engine
-from music_reasoning.errors import EXIT_CODES, MusicReasoningError
+from music_reasoning.errors import EXIT_CODES, InvalidInputError, MusicReasoningError
 from music_reasoning.params import DEFAULT_MAX_TOKENS, PRESETS, validate_prompt
 from music_reasoning.sdk import MODES, TIERS, ExplanationResult, configure
 from music_reasoning.sdk import chord as sdk_chord
@@ -110,10 +110,13 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer one QUESTION."""
-    validate_prompt(question, max_chars=load_settings().max_prompt_chars)  # before loading
-    if grounded and _answer_grounded(question, model, timeout, temperature, as_json):
-        return
+    max_chars = load_settings().max_prompt_chars
+    if grounded:
+        validate_prompt(question, max_chars=max_chars)
+        if _answer_grounded(question, model, timeout, temperature, as_json):
+            return
     with _recorded("ask", model):
+        validate_prompt(question, max_chars=max_chars)  # before looking for the model
         engine = get_engine(model)
         params = _params(engine, temperature, preset, max_tokens, timeout)
         if stream and not as_json:
@@ -343,17 +346,61 @@ def warmup(model: str | None, as_json: bool) -> None:
 @cli.command()
 @_model
 @click.option("--runs", type=int, default=5, show_default=True, help="Warm calls per measurement.")
-@click.option("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, show_default=True)
+@click.option(
+    "--max-tokens",
+    type=int,
+    default=None,
+    help=f"Answer length (default {DEFAULT_MAX_TOKENS}; 48 with --busy, 64 with --variants).",
+)
 @click.option(
     "--variants", is_flag=True, help="Size, load time and tokens/s of each installed variant."
 )
+@click.option(
+    "--busy",
+    is_flag=True,
+    help="Tokens/s of the default threads against each fixed thread count while busy "
+    "processes (started and stopped by the benchmark) load the machine.",
+)
+@click.option(
+    "--loads",
+    default=None,
+    help="With --busy: numbers of busy processes, comma-separated (default: 0, cores, 2x cores).",
+)
 @_as_json
-def bench(model: str | None, runs: int, max_tokens: int, variants: bool, as_json: bool) -> None:
+def bench(
+    model: str | None,
+    runs: int,
+    max_tokens: int | None,
+    variants: bool,
+    busy: bool,
+    loads: str | None,
+    as_json: bool,
+) -> None:
     """Benchmark this package against raw llama-cpp-python in one run."""
-    from music_reasoning.engine.bench import format_report, run_benchmark, run_variant_benchmark
+    from music_reasoning.engine import bench as benchmarks
 
+    if runs < 1 or (max_tokens is not None and max_tokens < 1):
+        raise InvalidInputError(
+            "--runs and --max-tokens must be at least 1.", suggestion="Use e.g. --runs 5."
+        )
+
+    def progress(line: str) -> None:
+        click.echo(f"bench: {line}", err=True)
+
+    if busy:
+        report = benchmarks.run_busy_benchmark(
+            model=model,
+            loads=_load_counts(loads),
+            rounds=runs,
+            max_tokens=max_tokens or 48,
+            progress=progress,
+        )
+        (echo_json(report) if as_json else click.echo(benchmarks.format_busy_report(report)))
+        return
     if variants:
-        rows = run_variant_benchmark(model or "gemma3-270m", runs=runs, max_tokens=max_tokens)
+        rows = benchmarks.run_variant_benchmark(
+            model or "gemma3-270m", runs=runs, max_tokens=max_tokens or 64
+        )
         if as_json:
             echo_json(rows)
             return
@@ -365,13 +412,32 @@ def bench(model: str | None, runs: int, max_tokens: int, variants: bool, as_json
         return
     from music_reasoning.sdk.cache import measure_hit_latency
 
-    report = run_benchmark(model=model, runs=runs, max_tokens=max_tokens)
+    report = benchmarks.run_benchmark(
+        model=model, runs=runs, max_tokens=max_tokens or DEFAULT_MAX_TOKENS, progress=progress
+    )
+    progress("answer-cache hit latency")
     hits = measure_hit_latency(1000)
     report["sdk_cache_hit_ms"] = {k: hits[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
     if as_json:
         echo_json(report)
     else:
-        click.echo(format_report(report))
+        click.echo(benchmarks.format_report(report))
+
+
+def _load_counts(text: str | None) -> tuple[int, ...] | None:
+    """``--loads 0,2,4`` as numbers of busy processes (0 to 64 each)."""
+    if text is None:
+        return None
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = ()
+    if not counts or any(not 0 <= n <= 64 for n in counts):
+        raise InvalidInputError(
+            f"--loads {text!r} is not a list of numbers from 0 to 64.",
+            suggestion="Use e.g. --loads 0,2,4.",
+        )
+    return counts
 
 
 def _render_rows(rows: dict[str, Any]) -> None:

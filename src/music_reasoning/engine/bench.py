@@ -20,6 +20,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from music_reasoning.config import load_settings
@@ -27,7 +29,21 @@ from music_reasoning.engine.hardware import default_threads
 from music_reasoning.engine.local import LocalEngine
 from music_reasoning.params import GenerationParams
 
-__all__ = ["format_report", "run_benchmark", "run_variant_benchmark"]
+__all__ = [
+    "busy_load",
+    "format_busy_report",
+    "format_report",
+    "run_benchmark",
+    "run_busy_benchmark",
+    "run_variant_benchmark",
+]
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """The default progress callback: say nothing."""
+
 
 LONG_PROMPT = (
     "The following is a long, detailed lecture on harmony in Western music, covering "
@@ -126,11 +142,15 @@ def _raw_decode_scaling(path: str, threads: int, *, steps: int = 24) -> dict[str
 
 
 def run_benchmark(
-    *, model: str | None = None, runs: int = 5, max_tokens: int = 150
+    *, model: str | None = None, runs: int = 5, max_tokens: int = 150, progress: Progress = _quiet
 ) -> dict[str, Any]:
-    """Run every measurement and return the report as a dict (see the module notes)."""
+    """Run every measurement and return the report as a dict (see the module notes).
+
+    ``progress`` is called with one line as each measurement starts.
+    """
     from llama_cpp import Llama
 
+    progress("loading the model on both sides")
     settings = load_settings()
     engine = LocalEngine(model, settings=settings)
     status = engine.load()
@@ -155,12 +175,14 @@ def run_benchmark(
     }
 
     # Cold start, each side in a fresh process.
+    progress("cold start: a fresh process per side")
     question = QUESTIONS[0]
     ours_cold = _cold_start(_CHILD_OURS, [path, question])
     raw_cold = _cold_start(_CHILD_RAW, [path, LONG_PROMPT, str(threads)])
     report["cold_start_ms"] = {"ours": ours_cold, "raw": raw_cold, "ratio": ours_cold / raw_cold}
 
     # Warm latency and decode speed on the same raw prompt, no stop strings.
+    progress(f"warm latency and decode speed: {runs} runs per side")
     engine.complete(LONG_PROMPT, greedy, raw=True)
     raw.create_completion(LONG_PROMPT, max_tokens=max_tokens, temperature=0.0)
     ours_lat, raw_lat, ours_tps, raw_tps, ours_tok, raw_tok = [], [], [], [], [], []
@@ -197,6 +219,7 @@ def run_benchmark(
     }
 
     # Time to first token on questions, with and without the cached prompt prefix.
+    progress("time to first token with and without prefix reuse")
     q_params = GenerationParams(temperature=0.0, max_tokens=4, timeout=300.0)
     with_reuse, without = [], []
     for q in QUESTIONS[:runs]:
@@ -211,6 +234,7 @@ def run_benchmark(
     }
 
     # Batch of 8 parallel sequences against 8 sequential calls, same prompts.
+    progress("a batch of 8 against 8 sequential calls")
     prompts = [f"{LONG_PROMPT}Part {i + 1}: {q}\n" for i, q in enumerate(QUESTIONS)]
     batch_params = GenerationParams(temperature=0.0, max_tokens=max_tokens, timeout=600.0)
     t0 = time.perf_counter()
@@ -239,6 +263,7 @@ def run_benchmark(
         "batch_tokens": batch_tokens,
         "sequential_tokens": seq_tokens,
     }
+    progress("llama.cpp's own decode scaling, 1 vs 8 tokens per step")
     scaling = _raw_decode_scaling(path, threads)
     report["batch_of_8"]["raw_llama_decode_speedup_8_vs_1"] = scaling["speedup_8_vs_1"]
     report["raw_llama_decode_scaling"] = scaling
@@ -299,3 +324,126 @@ def run_variant_benchmark(
             }
         )
     return out
+
+
+# -- a busy machine ------------------------------------------------------------------
+
+_SPIN = """
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    pass
+"""
+
+
+@contextmanager
+def busy_load(processes: int, *, max_seconds: float) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Keep ``processes`` CPU-bound processes running for the block (a synthetic load).
+
+    Each stops by itself after ``max_seconds`` even if this process dies; all are
+    stopped when the block ends.
+    """
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _SPIN, str(max_seconds)]) for _ in range(processes)
+    ]
+    try:
+        time.sleep(0.5 if procs else 0)  # let the scheduler see them
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
+
+
+def run_busy_benchmark(
+    *,
+    model: str | None = None,
+    loads: tuple[int, ...] | None = None,
+    rounds: int = 5,
+    max_tokens: int = 48,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Tokens/s with the default threads against every fixed thread count, under load.
+
+    For each load (a number of busy processes started and stopped here; by default
+    none, one per core and two per core), one engine per setting answers the same
+    prompt greedily, in interleaved rounds so that every setting sees the same load.
+    The default setting is the package's own (free cores, the thread tuner, passive
+    waiting); a fixed setting is ``n_threads=N`` with the tuner off.  The ratio is the
+    default's aggregate tokens/s over the best fixed setting's.
+    """
+    physical = default_threads()
+    loads = loads if loads is not None else (0, physical, 2 * physical)
+    settings = load_settings()
+    path = str(LocalEngine(model, settings=settings).load().path)
+    configs: dict[str, LocalEngine] = {"default": LocalEngine(path, settings=settings)}
+    for n in range(1, physical + 1):
+        configs[f"{n} thread{'s' if n > 1 else ''}"] = LocalEngine(
+            path, settings=load_settings(n_threads=n)
+        )
+    greedy = GenerationParams(temperature=0.0, max_tokens=max_tokens, timeout=600.0)
+    progress(f"loading {len(configs)} engines ({', '.join(configs)})")
+    for engine in configs.values():
+        engine.complete(LONG_PROMPT, greedy, raw=True)  # load and cache the prompt
+    report: dict[str, Any] = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "physical_cores": physical,
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        },
+        "model": os.path.basename(path),
+        "rounds": rounds,
+        "max_tokens": max_tokens,
+        "loads": [],
+    }
+    for load in loads:
+        progress(f"load of {load} busy process(es): {rounds} rounds of {len(configs)} settings")
+        tokens = dict.fromkeys(configs, 0)
+        seconds = dict.fromkeys(configs, 0.0)
+        per_run: dict[str, list[float]] = {name: [] for name in configs}
+        with busy_load(load, max_seconds=1200.0):
+            for r in range(rounds):
+                for name, engine in configs.items():
+                    t0 = time.perf_counter()
+                    done = engine.complete(LONG_PROMPT, greedy, raw=True)
+                    took = time.perf_counter() - t0
+                    tokens[name] += done.metrics.completion_tokens
+                    seconds[name] += took
+                    per_run[name].append(done.metrics.completion_tokens / took)
+                progress(
+                    f"  round {r + 1}/{rounds}: "
+                    + ", ".join(f"{n} {per_run[n][-1]:.1f}" for n in configs)
+                    + " tok/s"
+                )
+        rate = {name: tokens[name] / seconds[name] for name in configs}
+        fixed = {name: v for name, v in rate.items() if name != "default"}
+        best = max(fixed, key=lambda n: fixed[n])
+        report["loads"].append(
+            {
+                "busy_processes": load,
+                "tokens_per_second": rate,
+                "median_run_tokens_per_second": {
+                    n: statistics.median(v) for n, v in per_run.items()
+                },
+                "best_fixed": best,
+                "default_vs_best_fixed": rate["default"] / fixed[best],
+                "default_threads_now": configs["default"].status().n_threads,
+            }
+        )
+    for engine in configs.values():
+        engine.unload()
+    return report
+
+
+def format_busy_report(report: dict[str, Any]) -> str:
+    """Render the busy-machine report as aligned text."""
+    lines = [f"model {report['model']} on {json.dumps(report['machine'])}"]
+    for row in report["loads"]:
+        rates = "  ".join(f"{n} {v:5.1f}" for n, v in row["tokens_per_second"].items())
+        lines.append(
+            f"{row['busy_processes']:2d} busy: {rates} tok/s; default/best fixed "
+            f"({row['best_fixed']}) {row['default_vs_best_fixed']:.2f}"
+        )
+    return "\n".join(lines)
