@@ -223,6 +223,7 @@ def storage_error(exc: OSError, path: object, action: str) -> MusicReasoningErro
         errno.EPERM: "Permission denied: fix the permissions, or choose a folder you own.",
         errno.EISDIR: "That path is a folder: give a file name.",
         errno.ENOTDIR: "A part of that path is a file, not a folder.",
+        errno.EINVAL: "That path cannot hold a regular file (a special file?): choose another.",
     }.get(exc.errno or 0)
     return StorageError(f"Cannot {action} {path}: {reason}.", suggestion=hint, details=details)
 

@@ -32,6 +32,7 @@ from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import _params, get_engine
 from music_reasoning.errors import EXIT_CODES, InvalidInputError, MusicReasoningError
 from music_reasoning.params import DEFAULT_MAX_TOKENS, PRESETS, validate_prompt
+from music_reasoning.redact import redact_url
 from music_reasoning.sdk import MODES, TIERS, ExplanationResult, configure
 from music_reasoning.sdk import chord as sdk_chord
 from music_reasoning.sdk import progression as sdk_progression
@@ -648,9 +649,11 @@ def config_show(as_json: bool) -> None:
         name: {"value": getattr(settings, name), "source": source}
         for name, source in settings.sources.items()
     }
-    for name in _SECRET_SETTINGS:
-        if rows.get(name, {}).get("value"):
-            rows[name]["value"] = "(set, hidden)"
+    for name, row in rows.items():
+        if name in _SECRET_SETTINGS and row["value"]:
+            row["value"] = "(set, hidden)"
+        elif isinstance(row["value"], str):
+            row["value"] = redact_url(row["value"])  # cloud_base_url, telemetry_endpoint
     if as_json:
         echo_json(rows)
         return

@@ -159,7 +159,7 @@ def add(
         license=license_,
         context_length=context_length,
     )
-    _echo(entry.to_dict() if as_json else [f"added {entry.name}"], as_json)
+    _echo(_shown(entry.to_dict()) if as_json else [f"added {entry.name}"], as_json)
 
 
 @models.command()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from music_reasoning.config import atomic_write
+from music_reasoning.config import SECRET_MODE, atomic_write
 from music_reasoning.errors import InsufficientDiskError
 from music_reasoning.models.files import sha256_file
 
@@ -222,7 +222,8 @@ def save_sidecar(path: Path, state: PartialState) -> None:
         InsufficientDiskError: the disk is full (the previous sidecar is kept).
         StorageError: the folder cannot be written.
     """
-    atomic_write(path, json.dumps(state.to_json(), indent=1).encode("utf-8"))
+    # 0600: the sidecar keeps the URLs, which may carry a password
+    atomic_write(path, json.dumps(state.to_json(), indent=1).encode("utf-8"), mode=SECRET_MODE)
 
 
 def marker_path(target: Path) -> Path:

@@ -40,6 +40,11 @@ _DEFAULT_TONIC = {
     "major": ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
     "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
 }
+_DOUBLE_TONIC_RE = re.compile(
+    r"\s*([A-Ga-g](?:##|x|bb|♯♯|♭♭|\U0001d12a|\U0001d12b))"
+    r"\s*(?:major|minor|maj|min|m|M|dur|moll)?\s*",
+    re.IGNORECASE,
+)
 _KEY_RE = re.compile(
     r"\s*([A-Ga-g][#b♯♭]?)\s*(major|minor|maj|min|m|M|dur|moll)?\s*", re.IGNORECASE
 )
@@ -134,6 +139,16 @@ def parse_key(text: object) -> Key:
         raise invalid("key", text, reason="expected a string")
     match = _KEY_RE.fullmatch(text) if len(text) <= 32 else None
     if match is None:
+        double = _DOUBLE_TONIC_RE.fullmatch(text) if len(text) <= 32 else None
+        if double is not None:  # F## major: a theoretical key, with no usable signature
+            names = enharmonic_spellings(pitch_class(double.group(1)))
+            same = " or ".join([n for n in names if len(n) == 1] or names)
+            raise invalid(
+                "key",
+                text,
+                reason="a key's tonic takes at most one sharp or flat (a double "
+                f"accidental makes a theoretical key); use the same sound as {same}",
+            )
         raise invalid("key", text, reason="expected a tonic and major/minor")
     tonic = match.group(1)[0].upper() + match.group(1)[1:].replace("♯", "#").replace("♭", "b")
     word = match.group(2) or "major"

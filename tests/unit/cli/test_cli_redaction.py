@@ -87,3 +87,24 @@ def test_the_cli_log_handler_masks_lines_from_any_module(
     err = capsys.readouterr().err
     assert "abcdef123456" not in err and "u:pw" not in err
     assert "http://***@host/x" in err
+
+
+def test_models_add_json_and_config_show_mask_passwords(
+    missing: FileServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = secret_url(missing, "a")
+    assert main(["models", "add", "mine", "--sha256", SHA, "--url", url, "--json"]) == 0
+    added = capsys.readouterr()
+    monkeypatch.setenv("MUSIC_REASONING_CLOUD_BASE_URL", f"http://me:{PASSWORD}@127.0.0.1:9/v1")
+    monkeypatch.setenv("MUSIC_REASONING_TELEMETRY_ENDPOINT", f"http://t:{PASSWORD}@127.0.0.1:9/")
+    assert main(["config", "show"]) == 0
+    shown = capsys.readouterr()
+    assert main(["config", "show", "--json"]) == 0
+    as_json = capsys.readouterr()
+    for out in (added, shown, as_json):
+        assert PASSWORD not in out.out + out.err
+    assert url.replace(f"me:{PASSWORD}", "***") in added.out
+    assert "http://***@127.0.0.1:9/v1" in shown.out
+    rows = json.loads(as_json.out)
+    assert rows["cloud_base_url"]["value"] == "http://***@127.0.0.1:9/v1"
+    assert rows["telemetry_endpoint"]["value"] == "http://***@127.0.0.1:9/"

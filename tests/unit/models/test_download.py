@@ -617,3 +617,11 @@ def test_sidecar_round_trip_and_rejection() -> None:
     assert PartialState.from_json(gap) is None
     weak = PartialState("u", "a" * 64, None, 'W/"e"', "Tue, 14 Nov 2023", [Part(0, None)])
     assert weak.if_range() == "Tue, 14 Nov 2023"
+
+
+def test_the_sidecar_holding_urls_is_private(tmp_path: Path) -> None:
+    from music_reasoning.models._partial import save_sidecar
+
+    path = tmp_path / "m.gguf.partial.json"
+    save_sidecar(path, PartialState("http://me:pw@h/m", "a" * 64, 10, None, None, [Part(0, 10)]))
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -77,3 +77,13 @@ def test_a_chord_root_takes_every_note_accidental_but_the_minus_and_the_natural(
     }
     with pytest.raises(InvalidInputError):  # "-" after a root means minor to many: not Cb7
         build_chord("C-7")
+
+
+@pytest.mark.parametrize(
+    ("key", "same"), [("F## major", "G"), ("C𝄪 minor", "D"), ("Dbb", "C"), ("Ex", "F# or Gb")]
+)
+def test_a_key_with_a_double_accidental_is_refused_with_its_enharmonic(key: str, same: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        analyze_progression(["C", "F", "G"], key=key)
+    assert "theoretical key" in info.value.message
+    assert info.value.message.endswith(f"use the same sound as {same}")
