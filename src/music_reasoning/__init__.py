@@ -31,10 +31,12 @@ from music_reasoning.errors import (
     CorruptedModelError,
     InferenceError,
     InferenceTimeoutError,
+    InsufficientDiskError,
     InsufficientRAMError,
     InvalidInputError,
     ModelUnavailableError,
     MusicReasoningError,
+    StorageError,
     TierLimitError,
 )
 from music_reasoning.params import PRESETS, GenerationParams
@@ -60,6 +62,7 @@ __all__ = [
     "Hybrid",
     "InferenceError",
     "InferenceTimeoutError",
+    "InsufficientDiskError",
     "InsufficientRAMError",
     "InvalidInputError",
     "LocalEngine",
@@ -68,6 +71,7 @@ __all__ = [
     "ModelUnavailableError",
     "MusicReasoningError",
     "Settings",
+    "StorageError",
     "TierLimitError",
     "__version__",
     "add_metrics_hook",
