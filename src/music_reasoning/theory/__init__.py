@@ -16,6 +16,7 @@ Layout::
     _roman.py        roman numerals and harmonic functions
     _patterns.py     named patterns (ii-V-I, I-V-vi-IV, 12-bar blues ...) and cadences
     progressions.py  analyze_progression
+    realize.py       roman numerals -> chord symbols in a key (V7/V in C -> D7)
     _types.py        the returned dataclasses
     _backend.py      the music21 adapter
 
@@ -41,6 +42,7 @@ from music_reasoning.theory._types import (
 )
 from music_reasoning.theory.chords import build_chord, identify_chord
 from music_reasoning.theory.progressions import analyze_progression
+from music_reasoning.theory.realize import RealizedChord, realize_numeral, realize_progression
 from music_reasoning.theory.scales import SCALE_TYPES, get_scale
 
 #: Chord qualities :func:`identify_chord` and :func:`build_chord` know by name.
@@ -54,10 +56,13 @@ __all__ = [
     "ChordInfo",
     "Pattern",
     "ProgressionInfo",
+    "RealizedChord",
     "ScaleDegree",
     "ScaleInfo",
     "analyze_progression",
     "build_chord",
     "get_scale",
     "identify_chord",
+    "realize_numeral",
+    "realize_progression",
 ]
