@@ -16,6 +16,7 @@ Layout::
     _roman.py        roman numerals and harmonic functions
     _patterns.py     named patterns (ii-V-I, I-V-vi-IV, 12-bar blues ...) and cadences
     progressions.py  analyze_progression
+    harmony.py       diatonic chords, keys of a chord, resolutions, voice leading, substitutes
     realize.py       roman numerals -> chord symbols in a key (V7/V in C -> D7)
     _types.py        the returned dataclasses
     _backend.py      the music21 adapter
@@ -41,6 +42,20 @@ from music_reasoning.theory._types import (
     ScaleInfo,
 )
 from music_reasoning.theory.chords import build_chord, identify_chord
+from music_reasoning.theory.harmony import (
+    ChordSubstitute,
+    DiatonicChord,
+    KeyPlacement,
+    Resolution,
+    ToneMotion,
+    VoiceLeading,
+    common_tones,
+    diatonic_chords,
+    keys_containing,
+    resolution,
+    substitutes,
+    voice_leading,
+)
 from music_reasoning.theory.progressions import analyze_progression
 from music_reasoning.theory.realize import RealizedChord, realize_numeral, realize_progression
 from music_reasoning.theory.scales import SCALE_TYPES, get_scale
@@ -54,15 +69,27 @@ __all__ = [
     "AnalyzedChord",
     "Cadence",
     "ChordInfo",
+    "ChordSubstitute",
+    "DiatonicChord",
+    "KeyPlacement",
     "Pattern",
     "ProgressionInfo",
     "RealizedChord",
+    "Resolution",
     "ScaleDegree",
     "ScaleInfo",
+    "ToneMotion",
+    "VoiceLeading",
     "analyze_progression",
     "build_chord",
+    "common_tones",
+    "diatonic_chords",
     "get_scale",
     "identify_chord",
+    "keys_containing",
     "realize_numeral",
     "realize_progression",
+    "resolution",
+    "substitutes",
+    "voice_leading",
 ]

@@ -2,7 +2,7 @@
 
 Each scale type is a list of intervals above the root; music21 spells them, so every
 heptatonic scale uses each letter once (F major has Bb, not A#).  The symmetric scales
-(whole tone, diminished) cannot, so each of their notes takes the spelling with the
+(whole tone, both diminished scales) cannot, so each of their notes takes the spelling with the
 fewest accidentals.
 
 Formula tokens: ``H`` = 1 semitone, ``W`` = 2, ``W+H`` = 3 (harmonic minor is
@@ -11,7 +11,13 @@ Formula tokens: ``H`` = 1 semitone, ``W`` = 2, ``W+H`` = 3 (harmonic minor is
 Degree names follow the interval above the tonic: tonic, supertonic, mediant,
 subdominant, dominant, submediant, then *leading tone* (major seventh) or *subtonic*
 (minor seventh); altered fourths/fifths/sixths are "raised"/"lowered" (lydian's A4 is the
-"raised subdominant", the blues scale's d5 the "lowered dominant").
+"raised subdominant", the blues scale's d5 the "lowered dominant").  The chromatic scale
+has all twelve pitch classes, spelled as sharps going up from a sharp or natural root and
+as flats from a flat root (fewest accidentals first); its altered notes are "raised" or
+"lowered" degrees (C# above C is the "raised tonic").
+
+``diminished`` is the whole-half diminished scale (from a diminished seventh chord);
+``diminished_half_whole`` starts with the half step (the dominant's diminished scale).
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ _SCALES: dict[str, tuple[str, ...]] = {
         "blues": "P1 m3 P4 d5 P5 m7",
         "whole_tone": "P1 M2 M3 A4 A5 m7",
         "diminished": "P1 M2 m3 P4 d5 m6 M6 M7",
+        "diminished_half_whole": "P1 m2 m3 M3 A4 P5 M6 m7",
+        "chromatic": "P1 m2 M2 m3 M3 P4 A4 P5 m6 M6 m7 M7",
     }.items()
 }
 
@@ -72,8 +80,29 @@ _ALIASES = {
     "whole_half_diminished": "diminished",
     "diminished_whole_half": "diminished",
     "octatonic": "diminished",
+    "half_whole": "diminished_half_whole",
+    "half_whole_diminished": "diminished_half_whole",
+    "diminished_half_whole": "diminished_half_whole",
+    "dominant_diminished": "diminished_half_whole",
+    "twelve_tone": "chromatic",
 }
-_SYMMETRIC = {"whole_tone", "diminished"}
+_SYMMETRIC = {"whole_tone", "diminished", "diminished_half_whole"}
+# Chromatic scale: per semitone, the interval names to choose from (fewest accidentals,
+# then sharps above a sharp or natural root and flats above a flat root or F).
+_CHROMATIC_CHOICES: tuple[tuple[str, ...], ...] = (
+    ("P1",),
+    ("A1", "m2"),
+    ("M2",),
+    ("A2", "m3"),
+    ("M3",),
+    ("P4",),
+    ("A4", "d5"),
+    ("P5",),
+    ("A5", "m6"),
+    ("M6",),
+    ("A6", "m7"),
+    ("M7",),
+)
 # Mode -> interval from the mode's tonic up to its parent major scale's tonic.
 _MODE_OFFSET = {
     "dorian": "m7",
@@ -112,6 +141,14 @@ def _normalize_type(scale_type: object) -> str:
     return key
 
 
+def _chromatic_degree_name(interval: str) -> str:
+    """Name a chromatic-scale degree against the major scale (``m3`` -> lowered mediant)."""
+    quality, number = interval[0], int(interval[1:])
+    if quality == "m" and number in (2, 3, 6):
+        return f"lowered {_DEGREE_BASE[number]}"
+    return _degree_name(interval)
+
+
 def _formula(intervals: tuple[str, ...]) -> str:
     semis = [INTERVAL_SEMITONES[i] for i in intervals] + [12]
     steps = []
@@ -125,6 +162,7 @@ _NAMES_BY_SEMITONE: dict[int, tuple[str, ...]] = {}
 for _name, _semis in INTERVAL_SEMITONES.items():
     if _semis < 12:
         _NAMES_BY_SEMITONE[_semis] = (*_NAMES_BY_SEMITONE.get(_semis, ()), _name)
+_NAMES_BY_SEMITONE[1] = (*_NAMES_BY_SEMITONE[1], "A1")  # Db-D in the half-whole scale
 
 
 def _symmetric_spelling(root: str, intervals: tuple[str, ...]) -> tuple[str, ...]:
@@ -145,6 +183,23 @@ def _symmetric_spelling(root: str, intervals: tuple[str, ...]) -> tuple[str, ...
         if best is None or (cost, changed) < best[:2]:
             best = (cost, changed, combo)
     return intervals if best is None else best[2]
+
+
+def _chromatic_spelling(root: str) -> tuple[str, ...]:
+    """Interval names for the chromatic scale on ``root``: the ascending sharp form
+    above sharp and natural roots, the flat form above flat roots and F, and the other
+    spelling wherever that one needs fewer accidentals (no double accidentals)."""
+    flats = "b" in root or root == "F"
+    out = []
+    for choices in _CHROMATIC_CHOICES:
+
+        def cost(name: str) -> tuple[int, int]:
+            note = spell_above(root, name)
+            wrong_way = ("#" in note) if flats else ("b" in note)
+            return accidental_count([note]), int(wrong_way)
+
+        out.append(min(choices, key=cost))
+    return tuple(out)
 
 
 def _related(root: str, scale_type: str) -> tuple[str | None, str | None]:
@@ -190,9 +245,12 @@ def get_scale(root: str, type: str) -> ScaleInfo:
     root_name = tonic.name
     if scale_type in _SYMMETRIC:
         intervals = _symmetric_spelling(root_name, intervals)
+    elif scale_type == "chromatic":
+        intervals = _chromatic_spelling(root_name)
     notes = [spell_above(root_name, i) for i in intervals]
+    namer = _chromatic_degree_name if scale_type == "chromatic" else _degree_name
     degrees = tuple(
-        ScaleDegree(number=n, note=note, name=_degree_name(iv), interval=iv)
+        ScaleDegree(number=n, note=note, name=namer(iv), interval=iv)
         for n, (note, iv) in enumerate(zip(notes, intervals, strict=True), start=1)
     )
     relative, parallel = _related(root_name, scale_type)

@@ -86,8 +86,9 @@ def test_identify_keeps_exactly_the_given_pitch_classes(notes: list[str]) -> Non
 def test_scales_start_on_the_root_with_the_right_size(root: str, scale_type: str) -> None:
     scale = get_scale(root, scale_type)
     sizes = {"major_pentatonic": 5, "minor_pentatonic": 5, "blues": 6, "whole_tone": 6}
+    sizes |= {"diminished": 8, "diminished_half_whole": 8, "chromatic": 12}
     assert scale.notes[0] == root
-    assert len(scale.notes) == sizes.get(scale_type, 8 if scale_type == "diminished" else 7)
+    assert len(scale.notes) == sizes.get(scale_type, 7)
     assert len({pitch_class(n) for n in scale.notes}) == len(scale.notes)
     assert len(scale.formula.split("-")) == len(scale.notes)
     assert [d.number for d in scale.degrees] == list(range(1, len(scale.notes) + 1))
