@@ -16,6 +16,7 @@ answers cached under the old one.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from music_reasoning.theory import (
     ScaleInfo,
     analyze_progression,
     build_chord,
+    get_scale,
 )
 from music_reasoning.theory.notes import pitch_class, spell_above
 
@@ -38,7 +40,7 @@ __all__ = [
     "scale_facts",
 ]
 
-GROUNDING_VERSION = "3"
+GROUNDING_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,25 @@ class Facts:
         sentence: A deterministic explanation built from the facts alone.
         topics: Tags used to route around a model's known weaknesses
             (``backdoor_progression``, ``secondary_dominant`` ...).
+        tonic: The scale's root, the progression's key tonic or the chord's root.
+        scale: (root, scale type) of a scale, or of a progression's key (``natural_minor``
+            for a minor key); ``None`` for a chord.
+        members: The subject's own notes, in order: a list stated as *the* notes must be
+            these (empty for a progression).
+        formula: The scale's step formula (``W-H-W-W-W-H-W``); ``None`` for chords.
+        interval_formula: Interval of each member above the root (``P1 M3 P5 m7``).
+        note_count: How many distinct pitch classes ``members`` holds (``None`` if empty).
+        relative: The relative key or scale (``C major`` for D dorian, ``A minor`` for a
+            progression in C major).
+        parallel: The parallel key or scale, when there is one.
+        degrees: (pitch class, degree name) pairs: ``(7, "dominant")`` in C major; for a
+            dominant seventh, the degrees of the key it resolves to.
+        functions: (chord symbol or numeral, function) pairs (``("IV", "predominant")``).
+        moves: Consecutive (from, to) chord symbols of a progression.
+        numerals: A progression's numerals in order.
+        cadence_pairs: (from chord, to chord, type) of every cadence found.
+        patterns: (pattern name, the key it implies) of every named pattern found.
+        resolutions: (chord, target) pairs the theory layer names (G7 resolves to C).
     """
 
     kind: str
@@ -82,6 +103,21 @@ class Facts:
     topics: frozenset[str] = frozenset()
     pairs: frozenset[tuple[str, str]] = frozenset()
     key: str | None = None
+    tonic: str | None = None
+    scale: tuple[str, str] | None = None
+    members: tuple[str, ...] = ()
+    formula: str | None = None
+    interval_formula: tuple[str, ...] = ()
+    note_count: int | None = None
+    relative: str | None = None
+    parallel: str | None = None
+    degrees: frozenset[tuple[int, str]] = frozenset()
+    functions: frozenset[tuple[str, str]] = frozenset()
+    moves: tuple[tuple[str, str], ...] = ()
+    numerals: tuple[str, ...] = ()
+    cadence_pairs: frozenset[tuple[str, str, str]] = frozenset()
+    patterns: frozenset[tuple[str, str]] = frozenset()
+    resolutions: frozenset[tuple[str, str]] = frozenset()
 
     def prompt(self) -> str:
         """The grounded question sent to the model (facts first, then the request)."""
@@ -169,6 +205,14 @@ def _name(info: ChordInfo) -> tuple[int, str]:
     return (pitch_class(info.root), "minor" if minor else "major")
 
 
+def _degrees(info: ScaleInfo) -> frozenset[tuple[int, str]]:
+    """(pitch class, degree name) of every degree; a minor key also has a leading tone."""
+    degrees = {(pitch_class(d.note), d.name) for d in info.degrees}
+    if info.type == "natural_minor":
+        degrees.add((pitch_class(spell_above(info.root, "M7")), "leading tone"))
+    return frozenset(degrees)
+
+
 _ORDINALS = {1: "first", 2: "second", 3: "third"}
 
 
@@ -193,8 +237,9 @@ def chord_facts(info: ChordInfo) -> Facts:
     )
     notes, symbols = set(info.notes), {info.symbol, info.symbol.split("/")[0], *info.alternatives}
     names = {_name(info)}
-    if info.quality == "dominant seventh":
-        target = spell_above(info.root, "P4")
+    dominant = info.quality == "dominant seventh"
+    target = spell_above(info.root, "P4")
+    if dominant:
         lines += (f"As a dominant seventh it usually resolves to {target} (V7 to I).",)
         notes.add(target)
         symbols |= {target, f"{target}m", f"{target}maj7"}
@@ -215,6 +260,17 @@ def chord_facts(info: ChordInfo) -> Facts:
         if info.quality == "dominant seventh"
         else frozenset(),
         topics=frozenset({"chord_spelling"}),
+        tonic=info.root,
+        members=info.notes,
+        interval_formula=info.intervals,
+        note_count=len(_pcs(info.notes)),
+        degrees=_degrees(get_scale(target, "major")) if dominant else frozenset(),
+        functions=frozenset({(info.symbol, "dominant"), ("V7", "dominant")})
+        if dominant
+        else frozenset(),
+        resolutions=frozenset({(info.symbol, target), (info.symbol, f"{target}m")})
+        if dominant
+        else frozenset(),
     )
 
 
@@ -252,6 +308,15 @@ def scale_facts(info: ScaleInfo) -> Facts:
         sentence=sentence,
         intervals=_pairs(info.notes, info.intervals),
         topics=frozenset({"mode" if kind not in {"major", "natural minor"} else "scale"}),
+        tonic=info.root,
+        scale=(info.root, info.type),
+        members=info.notes,
+        formula=info.formula,
+        interval_formula=info.intervals,
+        note_count=len(_pcs(info.notes)),
+        relative=info.relative,
+        parallel=info.parallel,
+        degrees=_degrees(info),
     )
 
 
@@ -304,6 +369,7 @@ def progression_facts(info: ProgressionInfo) -> Facts:
     infos = [build_chord(symbol) for symbol in chords]
     symbols |= {i.symbol.split("/")[0] for i in infos}
     tonic_kind = "minor" if info.key.endswith("minor") else "major"
+    key_scale = get_scale(tonic, "natural_minor" if tonic_kind == "minor" else "major")
     names = {(pitch_class(tonic), tonic_kind), *(_name(i) for i in infos)}
     if "borrowed_chord" in topics:
         names.add((pitch_class(tonic), "minor" if tonic_kind == "major" else "major"))
@@ -327,6 +393,27 @@ def progression_facts(info: ProgressionInfo) -> Facts:
         topics=frozenset(topics),
         pairs=frozenset((a.chord, a.roman) for a in info.analysis),
         key=info.key,
+        tonic=tonic,
+        scale=(tonic, key_scale.type),
+        relative=key_scale.relative,
+        parallel=key_scale.parallel,
+        degrees=_degrees(key_scale),
+        functions=frozenset(
+            pair for a in info.analysis for pair in ((a.chord, a.function), (a.roman, a.function))
+        ),
+        moves=tuple(itertools.pairwise(chords)),
+        numerals=tuple(romans),
+        cadence_pairs=frozenset(
+            (c.chords[i], c.chords[-1], c.type)
+            for c in info.cadences
+            for i in range(len(c.chords) - 1)
+        ),
+        patterns=frozenset((p.name, p.key) for p in info.patterns),
+        resolutions=frozenset(
+            (c.chords[-2], c.chords[-1])
+            for c in info.cadences
+            if c.type in {"authentic", "deceptive", "backdoor"}
+        ),
     )
 
 

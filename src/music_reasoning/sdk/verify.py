@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 
 from music_reasoning.errors import InvalidInputError, MusicReasoningError
+from music_reasoning.sdk._claims import claim_problems, own_terms
 from music_reasoning.sdk.facts import Facts
 from music_reasoning.theory import CHORD_QUALITIES, analyze_progression, build_chord
 from music_reasoning.theory.notes import pitch_class, spell_above
@@ -295,7 +296,8 @@ def _roman_key(roman: str) -> tuple[str, str, str]:
 
 def find_contradictions(text: str, facts: Facts) -> list[str]:
     """Return one message per note, symbol or numeral in ``text`` that the facts lack."""
-    claims = extract_claims(text)
+    normalized = normalize(text)
+    claims = extract_claims(own_terms(normalized))
     problems: list[str] = []
     for note in dict.fromkeys(claims.notes):
         if pitch_class(note) not in facts.notes:
@@ -350,7 +352,12 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
             continue
         if pitch_class(true_note) != pitch_class(high):
             problems.append(f"says the {interval} of {low} is {high}; it is {true_note}")
-    return problems
+    return problems + claim_problems(normalized, facts)
+
+
+def normalize(text: str) -> str:
+    """The text as the claim readers see it: ``F sharp`` -> ``F#``, ``♭`` -> ``b``."""
+    return _ascii(_SPELLED_RE.sub(_spell, text))
 
 
 def _pair_problems(claims: Claims, facts: Facts) -> list[str]:
