@@ -34,11 +34,11 @@ from functools import lru_cache
 from typing import Any
 
 from music_reasoning.theory import _backend
-from music_reasoning.theory._chord_table import template_for, template_matching
+from music_reasoning.theory._chord_table import TEMPLATES, template_for, template_matching
 from music_reasoning.theory._keys import ChordItem, Key, respell
 from music_reasoning.theory._roman import function_of, roman_numeral
 from music_reasoning.theory._symbols import ChordSpec, parse_symbol
-from music_reasoning.theory.notes import accidental_count, pitch_class, spell_above
+from music_reasoning.theory.notes import accidental_count, parse_note, pitch_class, spell_above
 from music_reasoning.theory.scales import get_scale
 
 __all__ = [
@@ -48,8 +48,10 @@ __all__ = [
     "Resolution",
     "ToneMotion",
     "VoiceLeading",
+    "chords_on_tonic",
     "common_tones",
     "diatonic_chords",
+    "interval_between",
     "keys_containing",
     "resolution",
     "substitutes",
@@ -373,15 +375,20 @@ def _resolve_tone(note: str, targets: tuple[str, ...], *, down: bool) -> tuple[s
 
 
 @lru_cache(maxsize=1024)
-def resolution(symbol: str) -> Resolution | None:
+def resolution(symbol: str, target: str | None = None) -> Resolution | None:
     """How a dominant-function chord resolves, or ``None`` for other chords.
 
     Dominant-type chords (major third and minor seventh: ``G7``, ``G9``, ``G7b9``) resolve
     to the chord whose root is a fifth below (``C``, or ``Cm``); leading-tone chords
     (diminished fifth: ``Bdim``, ``Bdim7``, ``Bm7b5``) to the chord a half step above.
 
+    Args:
+        symbol: The chord.
+        target: Lead the tendency tones into this chord instead of the usual target
+            (``A7`` into ``Dm``: the seventh G falls to F).
+
     Raises:
-        InvalidInputError: If the symbol is invalid.
+        InvalidInputError: If a symbol is invalid.
 
     Example:
         >>> r = resolution("G7")
@@ -415,7 +422,7 @@ def resolution(symbol: str) -> Resolution | None:
             roles += (("m7", "seventh", True),)
     else:
         return None
-    goal = _spec(targets[0]).notes()
+    goal = _spec(target if target is not None else targets[0]).notes()
     for interval, role, down in roles:
         note = by_interval[interval]
         if role == "leading tone":
@@ -539,3 +546,42 @@ def substitutes(symbol: str) -> tuple[ChordSubstitute, ...]:
     elif base == "m6" and not spec.mods:
         out.append(_substitute(notes, _symbol(spell_above(root, "M6"), "m7b5"), "same notes"))
     return tuple(out)
+
+
+def interval_between(low: str, high: str) -> str:
+    """Name the ascending interval from ``low`` up to ``high`` within an octave (``m3``).
+
+    Raises:
+        InvalidInputError: If a note name is invalid.
+
+    Example:
+        >>> interval_between("B", "F")
+        'd5'
+    """
+    return _backend.interval_name(parse_note(low).name, parse_note(high).name)
+
+
+@lru_cache(maxsize=512)
+def chords_on_tonic(tonic: str, scale: str) -> tuple[str, ...]:
+    """Chord symbols on the scale's tonic whose every tone is in the scale, richest first.
+
+    Only chord types of three or more tones count; ties keep the chord table's order
+    (simpler first).  The chromatic scale contains them all.
+
+    Raises:
+        InvalidInputError: If the tonic or scale type is invalid.
+
+    Example:
+        >>> chords_on_tonic("C", "minor pentatonic")[:2]
+        ('Cm7', 'C7sus4')
+    """
+    info = get_scale(tonic, scale)
+    pcs = _pcs(info.notes)
+    fits = []
+    for template in TEMPLATES:
+        if len(template.intervals) < 3:
+            continue
+        symbol = _symbol(info.root, template.key)
+        if _pcs(_spec(symbol).notes()) <= pcs:
+            fits.append(symbol)
+    return tuple(sorted(fits, key=lambda s: -len(_spec(s).intervals)))
