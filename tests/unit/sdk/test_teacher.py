@@ -263,3 +263,13 @@ def test_lessons_are_fast() -> None:
         times.append(time.perf_counter() - start)
     p95 = statistics.quantiles(times, n=20)[-1]
     assert p95 < 0.5, p95
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import music_reasoning.sdk.teacher as teacher
+
+    result = doctest.testmod(teacher)
+    assert result.failed == 0
+    assert result.attempted > 0
