@@ -91,6 +91,7 @@ def test_public_api_is_pinned() -> None:
             "astream_explanation",
             "batch_generate_explanations",
             "chord",
+            "explain_concept",
             "explain_question",
             "generate_creative_suggestion",
             "generate_explanation",

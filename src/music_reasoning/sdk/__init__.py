@@ -4,6 +4,7 @@ Layout::
 
     api.py       chord / scale / progression entry points, the default Hybrid
     question.py  explain_question: a plain question routed to its chord, scale or progression
+    concepts.py  explain_concept: the concept knowledge base (concepts.toml), examples in any key
     hybrid.py    the decision path: tiers, weaknesses, cache, backends, verification
     facts.py     theory results -> prompt facts, checkable sets, deterministic sentences
     verify.py    finds the notes, chords and numerals an explanation names
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from music_reasoning.sdk._types import ErrorInfo, ExplanationResult
 from music_reasoning.sdk.api import chord, configure, default_hybrid, progression, scale
+from music_reasoning.sdk.concepts import ConceptInfo, explain_concept
 from music_reasoning.sdk.hybrid import Hybrid
 from music_reasoning.sdk.question import explain_question
 from music_reasoning.sdk.tiers import MODES, TIERS
@@ -29,12 +31,14 @@ from music_reasoning.sdk.tiers import MODES, TIERS
 __all__ = [
     "MODES",
     "TIERS",
+    "ConceptInfo",
     "ErrorInfo",
     "ExplanationResult",
     "Hybrid",
     "chord",
     "configure",
     "default_hybrid",
+    "explain_concept",
     "explain_question",
     "progression",
     "scale",

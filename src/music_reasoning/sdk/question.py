@@ -2,9 +2,14 @@
 
 "What notes are in a G7 chord?" names one chord symbol: it is answered as a chord.
 "How does Dm7 G7 Cmaj7 work?" names several: a progression.  "Spell D dorian" or "the
-A harmonic minor scale" name a scale; "the B diminished triad" a chord.  When a question
-is unclear ("the ii-V-I in C", "an E flat seventh") it is not guessed at: ``None``, and
-the caller may ask the model alone.
+A harmonic minor scale" name a scale; "the B diminished triad" a chord.
+
+A question that names a concept ("What is a tritone substitution?", "explain the plagal
+cadence in E flat") and, once the key it names is set aside, no chord, scale or
+progression is answered from the concept knowledge base (:mod:`.concepts`), its examples
+realized in that key.  "How does the tritone sub of G7 work?" names a chord: the chord
+routing comes first.  When a question is still unclear ("an E flat seventh") it is not
+guessed at: ``None``, and the caller may ask the model alone.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.sdk._types import ExplanationResult
 from music_reasoning.sdk.api import default_hybrid, parse_chord
+from music_reasoning.sdk.concepts import explain_concept, find_concept, find_key
 from music_reasoning.sdk.facts import chord_facts, progression_facts, scale_facts
 from music_reasoning.sdk.hybrid import Hybrid
 from music_reasoning.theory import analyze_progression, build_chord, get_scale
@@ -101,13 +107,21 @@ def explain_question(
     hybrid: Hybrid | None = None,
     use_cache: bool = True,
     temperature: float | None = None,
+    level: str = "intermediate",
 ) -> ExplanationResult | None:
     """Answer a question about a chord, scale or progression from the facts, with the
-    given ``hybrid`` (default: the process-wide one).  None: it names none clearly.
+    given ``hybrid`` (default: the process-wide one), or about a concept from the
+    knowledge base at ``level``.  None: it names none clearly.
 
     Raises:
-        InvalidInputError: as the SDK's chord, scale and progression calls do.
+        InvalidInputError: as the SDK's chord, scale, progression and concept calls do.
     """
+    concept = find_concept(question)
+    if concept is not None:
+        concept_id, key = concept
+        rest = find_key(question)[1] if key else question
+        if find_subject(rest) is None:  # "in F# minor" is the key, not a scale
+            return explain_concept(concept_id, key=key, level=level)
     subject = find_subject(question)
     if subject is None:
         return None
