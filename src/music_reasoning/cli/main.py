@@ -94,8 +94,8 @@ def cli(verbose: int, debug: bool) -> None:
 @click.option(
     "--grounded",
     is_flag=True,
-    help="If the question names a chord, scale or progression, answer from the theory "
-    "layer's facts with a checked explanation (as `chord ... --explain`; --stream and "
+    help="If the question names a chord, scale, progression or concept, answer from the "
+    "theory layer's facts with a checked explanation (as `chord ... --explain`; --stream and "
     "--preset do not apply there).",
 )
 @_as_json
@@ -120,6 +120,7 @@ def ask(
         validate_prompt(question, max_chars=max_chars)  # before looking for the model
         engine = get_engine(model)
         params = _params(engine, temperature, preset, max_tokens, timeout)
+        click.echo("(the model alone: unverified)", err=True)
         if stream and not as_json:
             for chunk in engine.stream(question, params):
                 click.echo(chunk, nl=False)
@@ -128,7 +129,13 @@ def ask(
         completion = engine.complete(question, params)
         if as_json:
             echo_json(
-                {"question": question, "answer": completion.text, **completion.metrics.to_dict()}
+                {
+                    "question": question,
+                    "answer": completion.text,
+                    "source": "local",
+                    "verified": False,
+                    **completion.metrics.to_dict(),
+                }
             )
         else:
             click.echo(completion.text)
@@ -152,7 +159,9 @@ def _answer_grounded(
     )
     result = explain_question(question, hybrid=hybrid, temperature=temperature)
     if result is None:
-        click.echo("(no chord, scale or progression named: the model answers alone)", err=True)
+        click.echo(
+            "(no chord, scale, progression or concept named: the model answers alone)", err=True
+        )
         return False
     if as_json:
         echo_json({"question": question, **result.to_dict()})
@@ -576,6 +585,27 @@ def progression(
         else None
     )
     _show(info, run, as_json, tier=tier, mode=mode, timeout=timeout)
+
+
+@cli.command()
+@click.argument("concept")
+@click.option("--key", default=None, help="Realize the examples in this key (Eb, F# minor).")
+@click.option(
+    "--level",
+    type=click.Choice(["beginner", "intermediate", "advanced"]),
+    default="intermediate",
+    show_default=True,
+)
+@_as_json
+def explain(concept: str, key: str | None, level: str, as_json: bool) -> None:
+    """Explain a CONCEPT ("tritone substitution"), with examples computed in a key."""
+    from music_reasoning.sdk.concepts import explain_concept
+
+    result = explain_concept(concept, key=key, level=level)
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    click.echo(result.explanation)
 
 
 @cli.command("eval")

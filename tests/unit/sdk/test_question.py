@@ -39,3 +39,38 @@ from music_reasoning.sdk.question import find_subject
 )
 def test_find_subject(question: str, subject: tuple[str, list[str]] | None) -> None:
     assert find_subject(question) == subject
+
+
+@pytest.mark.parametrize(
+    ("question", "concept", "key"),
+    [
+        ("What is a tritone substitution?", "tritone-substitution", None),
+        ("What is a plagal cadence?", "plagal-cadence", None),
+        ("explain the plagal cadence in E flat", "plagal-cadence", "Eb major"),
+        ("How do I harmonize a major scale?", "harmonizing-the-major-scale", None),
+        ("what's a secondary dominant", "secondary-dominant", None),
+        ("What is the deceptive cadence in F# minor?", "deceptive-cadence", "F# minor"),
+        ("Explain the ii-V-I in C", "ii-v-i", "C major"),
+        ("What is a major third?", "major-third", None),
+        ("What is the dorian mode?", "dorian-mode", None),
+        ("What chords are in a minor key?", "harmonizing-the-minor-scale", None),
+    ],
+)
+def test_concept_questions_reach_the_knowledge_base(
+    question: str, concept: str, key: str | None
+) -> None:
+    from music_reasoning.sdk.concepts import ConceptInfo
+    from music_reasoning.sdk.question import explain_question
+
+    result = explain_question(question)
+    assert result is not None and isinstance(result.data, ConceptInfo)
+    assert (result.data.id, result.data.key, result.source) == (concept, key, "deterministic")
+
+
+def test_a_named_scale_or_chord_still_comes_first() -> None:
+    from music_reasoning.sdk.concepts import find_concept
+
+    # both name a concept ("dorian", "minor triad") but also a subject: chord routing wins
+    assert find_concept("What is D dorian?") == ("dorian-mode", None)
+    assert find_subject("What is D dorian?") == ("scale", ["D", "dorian"])
+    assert find_subject("Is an A minor triad sad?") == ("chord", ["Am"])
