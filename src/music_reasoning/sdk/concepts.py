@@ -348,11 +348,13 @@ def render(info: ConceptInfo) -> str:
     """The concept as text: name, definition, the level's text, examples, related."""
     kb = _kb()
     lines = [f"{info.name[0].upper()}{info.name[1:]}: {info.definition}", "", info.text, ""]
-    lines.append("Examples" + (f" in {info.key}:" if info.key else ":"))
+    home = info.key or "C major"
+    lines.append(f"Examples in {home}:")
     for ex in info.examples:
-        where = "" if info.key == ex.key else f" (in {ex.key})"
-        label = "" if ex.text.startswith(ex.label + ":") else f"{ex.label}{where}: "
-        lines.append(f"  {label}{ex.text}" + (where if not label else ""))
+        line = f"  {ex.text}" + ("" if ex.key == home else f" (in {ex.key})")
+        if not ex.text.startswith(ex.label + ":"):
+            line += f"  - {ex.label}"
+        lines.append(line)
     if info.related:
         lines += ["", "Related: " + ", ".join(kb.entries[r].name for r in info.related)]
     return "\n".join(lines)
