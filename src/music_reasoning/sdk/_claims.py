@@ -45,11 +45,12 @@ _NUMBERS = {
     for i, w in enumerate(
         (
             *("zero", "one", "two", "three", "four", "five", "six"),
-            *("seven", "eight", "nine", "ten", "eleven", "twelve"),
+            *("seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen"),
+            *("fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"),
         )
     )
 }
-_NUMBER = r"(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_NUMBER = rf"(\d+|{'|'.join(sorted(_NUMBERS, key=len, reverse=True))})"
 
 
 def _number(word: str) -> int:
@@ -81,18 +82,17 @@ class _Subject:
 
 
 _SCALE_WORDS = (
-    "major pentatonic|minor pentatonic|pentatonic major|pentatonic minor|natural minor|"
+    "(?i:major pentatonic|minor pentatonic|pentatonic major|pentatonic minor|natural minor|"
     "harmonic minor|melodic minor|whole[- ]tone|diminished half[- ]whole|diminished whole[- ]half|"
     "half[- ]whole diminished|whole[- ]half diminished|half[- ]whole|whole[- ]half|"
     "major|minor|ionian|dorian|"
-    "phrygian|lydian|mixolydian|aeolian|locrian|blues|diminished|octatonic|pentatonic|chromatic"
+    "phrygian|lydian|mixolydian|aeolian|locrian|blues|diminished|octatonic|pentatonic|chromatic)"
 )
 _MODES = {"ionian", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian"}
 _MENTION_RE = re.compile(
     rf"(?<![\w#/])(?:({_NOTE}) )?({_SCALE_WORDS})(?: (scale|mode|key|chord|triad))?(?![\w#-])"
     r"(?! (?:second|third|fourth|fifth|sixth|seventh|ninth|eleventh|thirteenth|\d+th|add"
     r"|interval))",
-    re.IGNORECASE,
 )
 
 
@@ -172,9 +172,25 @@ def _subject_before(sentence: str, end: int, facts: Facts, *, skip: int = -1) ->
     return max(found, key=lambda pair: pair[0])[1]
 
 
+_STARTERS = frozenset(
+    (
+        *("its", "it", "the", "this", "that", "these", "those", "in", "an", "unlike", "here"),
+        *("there", "both", "each", "from", "moving", "and", "so", "then", "when", "with"),
+        *("because", "since", "as", "however", "also", "thus"),
+    )
+)
+
+
 def _sentences(text: str) -> Iterator[str]:
+    """Sentences, with a capitalized first word in lower case ("Its notes" -> "its notes")
+    so that readers match it; note names and chords keep their capital."""
     for m in re.finditer(r"[^.!?;\n]+(?:[.!?;]+|$)", text):
-        yield m.group(0)
+        sentence = m.group(0)
+        first = re.match(r"(\W*)([A-Z][a-z]+)\b", sentence)
+        if first and first.group(2).lower() in _STARTERS:
+            start = first.start(2)
+            sentence = sentence[:start] + sentence[start].lower() + sentence[start + 1 :]
+        yield sentence
 
 
 def _pcs(notes: tuple[str, ...]) -> frozenset[int]:
@@ -324,7 +340,10 @@ def _counts(sentence: str, facts: Facts) -> Iterator[str]:
             claimed = _number(m.group(1))
             noun = m.group(2).lower() if m.lastindex and m.lastindex > 1 else ""
             subject = _subject_before(sentence, m.start(), facts)
-            if noun == "triad":
+            if noun == "triad" or (
+                subject.name == _own(facts).name
+                and re.search(r"\btriads?\b", sentence[: m.start()])
+            ):
                 true: int | None = 3
             elif what == "steps":
                 true = len(subject.formula.split("-")) if subject.formula else None
@@ -338,25 +357,22 @@ def _counts(sentence: str, facts: Facts) -> Iterator[str]:
 # ---------------------------------------------------------------------------- related keys
 
 _KEY = rf"({_NOTE}) ({_SCALE_WORDS})"
-_REL = r"(relative|parallel)"
+_REL = r"((?i:relative|parallel))"
 _RELATED_RES = (
     # "the relative minor of Eb major is C minor"
     re.compile(
         rf"\b{_REL}(?: (major|minor))?(?: scale| key)? of (?:the )?{_KEY}(?: scale| key)?"
         rf",? (?:is|=) (?:the )?{_KEY}(?![\w#])",
-        re.I,
     ),
     # "C minor is the relative minor of Eb major", "F# major is a relative minor scale"
     re.compile(
         rf"(?<![\w#]){_KEY}(?: scale| key)? is (?:the |its |a |an )?{_REL}(?: (major|minor))?"
         rf"(?: scale| key| mode)?(?: (?:of|to) (?:the )?{_KEY})?(?![\w#])",
-        re.I,
     ),
     # "Its relative minor is B minor", "the parallel major, A major"
     re.compile(
         rf"\b(?:its|the) {_REL}(?: (major|minor))?(?: scale| key)?(?: is|,|:)? (?:the )?{_KEY}"
         r"(?![\w#])",
-        re.I,
     ),
 )
 
@@ -414,13 +430,11 @@ _SAME_RE = re.compile(
     r"|pattern of steps) as (?:the |its |a |an )?"
     rf"(?:{_REL}(?: (major|minor))?(?: scale| key)?|(?:({_NOTE}) )?({_SCALE_WORDS})"
     r"(?: scale| mode| key)?)(?![\w#])",
-    re.I,
 )
 _SHARES_RE = re.compile(
     r"\bshares? (?:all )?(?:of )?its (notes|pitches) with (?:the |its |a )?"
     rf"(?:{_REL}(?: (major|minor))?(?: scale| key)?|(?:({_NOTE}) )?({_SCALE_WORDS})"
     r"(?: scale| mode| key)?)(?![\w#])",
-    re.I,
 )
 _HEDGE_RE = re.compile(r"\b(?:almost|nearly|mostly|most of|all but|except)\b", re.I)
 
@@ -457,8 +471,8 @@ def _same_as(sentence: str, facts: Facts) -> Iterator[str]:
 # ---------------------------------------------------------------------------- degrees
 
 _DEGREE = (
-    r"(tonic|supertonic|mediant|subdominant|dominant|submediant|leading[- ]tone|"
-    r"leading[- ]note|subtonic)"
+    r"((?i:tonic|supertonic|mediant|subdominant|dominant|submediant|leading[- ]tone|"
+    r"leading[- ]note|subtonic))"
 )
 _ALTER = r"(?:(raised|lowered|flattened|sharpened|flat|sharp) )?"
 _NOT_DEGREE = (
@@ -470,13 +484,11 @@ _DEGREE_RES = (
     re.compile(
         rf"{_BARE_NOTE}(?:,| is| \(|, which is) the {_ALTER}{_DEGREE}"
         rf"(?: (?:note|degree|tone|pitch|chord|triad))?{_NOT_DEGREE}",
-        re.I,
     ),
     # "the tonic C", "the dominant is G", "the leading tone, B"
     re.compile(
         rf"\bthe {_ALTER}{_DEGREE}(?: (?:note|degree|tone|pitch))?(?:,| is| \(|:)? {_BARE_NOTE}"
         r"(?! (?:major|minor))",
-        re.I,
     ),
 )
 _DEGREE_OF_RE = re.compile(
@@ -641,8 +653,8 @@ _CADENCE_TYPES = {
     "backdoor": "backdoor",
 }
 _TYPE = (
-    r"(perfect authentic|imperfect authentic|authentic|perfect|imperfect|plagal|half|"
-    r"deceptive|interrupted|backdoor)"
+    r"((?i:perfect authentic|imperfect authentic|authentic|perfect|imperfect|plagal|half|"
+    r"deceptive|interrupted|backdoor))"
 )
 _TO = r"(?: to |\s*[\u2192\u2013\-]\s*| into | moving to | going to | resolving to )(?:the )?"
 _CADENCE_RES = (
@@ -650,13 +662,11 @@ _CADENCE_RES = (
         rf"(?<![\w#/])(?:the move from |from |moving from )?({_ITEM}){_TO}({_ITEM})(?: chord)?,?"
         rf" (?:is|forms|makes|creates|gives|produces|as|in|makes up)(?: us)? (?:an? |the )?{_TYPE} "
         r"cadence",
-        re.I,
     ),
     re.compile(
         rf"\b{_TYPE} cadence,? (?:from |between |of |with )?\(?({_ITEM})"
         r"(?: to | and |\s*[\u2192\u2013\-]\s*)"
         rf"(?:the )?({_ITEM})(?![\w#])",
-        re.I,
     ),
 )
 
@@ -799,7 +809,7 @@ def _as_chord(item: str, facts: Facts) -> _Subject | None:
 
 def _natural_resolution(a: _Subject, b: _Subject) -> bool:
     motion = (pitch_class(b.root) - pitch_class(a.root)) % 12
-    allowed = {5, 7}
+    allowed = {5} if "m7" in a.intervals else {5, 7}  # a plagal IV-I, but not from a V7
     if "M3" in a.intervals:
         allowed |= {2, 11}  # deceptive V-vi; a tritone substitute falls a half step
     if "d5" in a.intervals and "P5" not in a.intervals:
@@ -829,7 +839,7 @@ _PREPOSITION_RE = re.compile(
 
 
 def _enharmonic_matches(text: str) -> Iterator[re.Match[str]]:
-    """"X is Y" between two notes, but not "the third of B is D" (an interval claim)."""
+    """ "X is Y" between two notes, but not "the third of B is D" (an interval claim)."""
     for regex in _ENHARMONIC_RES:
         for m in regex.finditer(text):
             if regex is _ENHARMONIC_RES[0] and _PREPOSITION_RE.search(text[: m.start()]):

@@ -1,0 +1,430 @@
+"""Whole claims the verifier reads (sdk/_claims.py): each kind, true and planted false.
+
+Every good answer here is built from the theory layer's own facts, so it must pass; each
+planted claim changes one thing in it, so it must be caught.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from music_reasoning.sdk.facts import (
+    GROUNDING_VERSION,
+    Facts,
+    chord_facts,
+    progression_facts,
+    scale_facts,
+)
+from music_reasoning.sdk.verify import find_contradictions
+from music_reasoning.theory import SCALE_TYPES, analyze_progression, build_chord, get_scale
+from music_reasoning.theory.notes import spell_above
+
+ROOTS = ("C", "D", "F#", "Bb")
+SCALES = [(r, t) for r in ROOTS for t in SCALE_TYPES]
+TRIADS_AND_SEVENTHS = ("C", "Am", "Bdim", "Eaug", "G7", "Cmaj7", "Dm7", "F#m7b5", "Bdim7", "Ebmaj7")
+PROGRESSIONS = (
+    ("Dm7 G7 Cmaj7", None),
+    ("C G Am F", None),
+    ("Am F C G", None),
+    ("C F G C", None),
+    ("C A7 Dm G7 C", "C major"),
+    ("Am Dm E7 Am", None),
+    ("Cm Fm G7 Cm", None),
+    ("Dm7b5 G7 Cm", None),
+    ("Bb Eb F Bb", None),
+    ("C G Am", None),
+    ("Fm7 Bb7 Cmaj7", None),
+)
+_WORDS = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen"),
+)
+
+
+def scale(root: str, kind: str) -> Facts:
+    return scale_facts(get_scale(root, kind))
+
+
+def chord(symbol: str) -> Facts:
+    return chord_facts(build_chord(symbol))
+
+
+def progression(chords: str, key: str | None = None) -> Facts:
+    return progression_facts(analyze_progression(chords.split(), key=key))
+
+
+def names(notes: tuple[str, ...]) -> str:
+    return ", ".join(notes[:-1]) + " and " + notes[-1]
+
+
+def ok(text: str, facts: Facts) -> None:
+    assert find_contradictions(text, facts) == [], text
+
+
+def caught(text: str, facts: Facts) -> None:
+    assert find_contradictions(text, facts) != [], f"missed: {text}"
+
+
+def test_grounding_version_is_bumped() -> None:
+    assert GROUNDING_VERSION == "4"
+
+
+# ------------------------------------------------------------------------ step formulas
+
+
+def _words(formula: str) -> str:
+    words = {"W": "whole step", "H": "half step", "W+H": "step and a half"}
+    return ", ".join(words[t] for t in formula.split("-"))
+
+
+@pytest.mark.parametrize(("root", "kind"), SCALES)
+def test_step_formulas(root: str, kind: str) -> None:
+    facts = scale(root, kind)
+    formula = facts.formula
+    assert formula is not None
+    ok(f"Its step formula is {formula}.", facts)
+    ok(f"The steps are {_words(formula)}.", facts)
+    if "+" not in formula:
+        ok(f"In tones: {formula.replace('W', 'T').replace('H', 'S')}.", facts)
+    caught(f"Its step formula is {formula}-W.", facts)
+    steps = formula.split("-")
+    swapped = next(
+        ([*steps[:i], steps[i + 1], steps[i], *steps[i + 2 :]] for i in range(len(steps) - 1)
+         if steps[i] != steps[i + 1]),
+        None,
+    )  # fmt: skip
+    if swapped is not None:
+        caught(f"Its step formula is {'-'.join(swapped)}.", facts)
+        caught(f"The steps are {_words('-'.join(swapped))}.", facts)
+
+
+def test_the_dorian_regression_and_formulas_of_other_scales() -> None:
+    facts = scale("D", "dorian")
+    caught("Its step formula is W-H-W-W-W-W-H-W", facts)
+    ok("Its step formula is W-H-W-W-W-H-W, the major scale's W-W-H-W-W-W-H from D.", facts)
+    caught("The C major scale's formula is W-H-W-W-W-H-W.", facts)  # checked as C major
+    ok("Dorian starts W-H-W, like natural minor.", facts)
+
+
+# ------------------------------------------------------------------------ interval formulas
+
+
+def _degrees(intervals: tuple[str, ...]) -> str:
+    def one(interval: str) -> str:
+        quality, number = interval[0], int(interval[1:])
+        perfect = number in (1, 4, 5, 8, 11, 12)
+        mark = {"m": "b", "A": "#", "d": "b" if perfect else "bb"}.get(quality, "")
+        return f"{mark}{number}"
+
+    return "-".join(one(i) for i in intervals)
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [scale(r, t) for r, t in SCALES if t not in ("whole_tone", "blues", "diminished")]
+    + [chord(s) for s in TRIADS_AND_SEVENTHS if s != "Bdim7"],
+    ids=lambda f: f.subject,
+)
+def test_interval_formulas(facts: Facts) -> None:
+    ok(f"Its intervals are {_degrees(facts.interval_formula)}.", facts)
+    ok(f"Above the root: {', '.join(facts.interval_formula)}.", facts)
+    wrong = list(facts.interval_formula)
+    third = wrong[1]
+    flipped = {"M": "m", "m": "M", "P": "A", "A": "P", "d": "P"}[third[0]] + third[1:]
+    wrong[1] = flipped
+    caught(f"Its intervals are {_degrees(tuple(wrong))}.", facts)
+    caught(f"Above the root: {', '.join(wrong)}.", facts)
+
+
+def test_chord_interval_formula_regression() -> None:
+    ok("G7 is spelled 1-3-5-b7.", chord("G7"))
+    caught("G7 is spelled 1-3-5-7.", chord("G7"))
+
+
+# ------------------------------------------------------------------------ complete note lists
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [scale(r, t) for r, t in SCALES] + [chord(s) for s in TRIADS_AND_SEVENTHS],
+    ids=lambda f: f.subject,
+)
+def test_a_list_of_the_notes_must_be_complete(facts: Facts) -> None:
+    notes = facts.members
+    ok(f"Its notes are {names(notes)}.", facts)
+    ok(f"It includes {names(notes[:2])}.", facts)  # "includes" is not the whole list
+    caught(f"Its notes are {names(notes[:-1])}.", facts)
+    caught(f"{facts.subject} consists of {names(notes[:-1])}.", facts)
+
+
+def test_note_list_regressions() -> None:
+    caught("C major has the notes C, D, E, F and G.", scale("C", "major"))
+    ok("C major has the notes C, D, E, F, G, A and B.", scale("C", "major"))
+    ok("The C major chord has the notes C, E and G.", chord("C"))
+    caught("The C major chord has the notes C, E, G and B.", chord("C"))
+    ok("The triad is G, B and D; the seventh F is added.", chord("G7"))
+
+
+# ------------------------------------------------------------------------ counts
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [scale(r, t) for r, t in SCALES] + [chord(s) for s in TRIADS_AND_SEVENTHS],
+    ids=lambda f: f.subject,
+)
+def test_counts_of_notes_and_steps(facts: Facts) -> None:
+    n = facts.note_count
+    assert n is not None
+    kind = "scale" if facts.kind == "scale" else "chord"
+    ok(f"It is a {_WORDS[n]}-note {kind}, so it has {n} notes.", facts)
+    caught(f"It is a {_WORDS[n + 1]}-note {kind}.", facts)
+    caught(f"The {kind} has {n - 1} notes.", facts)
+    if facts.formula:
+        steps = len(facts.formula.split("-"))
+        ok(f"Its formula is {steps} steps long.", facts)
+        caught(f"Its formula is {steps + 40} steps long.", facts)
+
+
+def test_count_regressions() -> None:
+    caught("C is a four-note chord.", chord("C"))
+    caught("The scale has six notes.", scale("C", "major"))
+    caught("It is a whole-tone formula 48 steps long.", scale("C", "whole_tone"))
+    ok("A triad has three notes; G7 adds a fourth.", chord("G7"))
+
+
+# ------------------------------------------------------------------------ relative / parallel
+
+
+RELATED = [(r, t) for r, t in SCALES if get_scale(r, t).relative]
+
+
+@pytest.mark.parametrize(("root", "kind"), RELATED)
+def test_relative_and_parallel_keys(root: str, kind: str) -> None:
+    facts = scale(root, kind)
+    relative = facts.relative
+    assert relative is not None
+    ok(f"Its relative is {relative}.", facts)
+    tonic, _, mode = relative.partition(" ")
+    wrong = f"{spell_above(tonic, 'M2')} {mode}"
+    caught(f"Its relative is {wrong}.", facts)
+    if kind not in ("harmonic_minor", "melodic_minor"):
+        ok(f"It has the same notes as its relative {mode.split()[0]}.", facts)
+    else:
+        caught(f"It has the same notes as its relative {mode.split()[0]}.", facts)
+    if facts.parallel:
+        ok(f"Its parallel is {facts.parallel}.", facts)
+        caught(f"Its parallel is {relative}.", facts)
+        caught(f"It has the same notes as its parallel {facts.parallel.split()[1]}.", facts)
+
+
+@pytest.mark.parametrize(
+    ("text", "true"),
+    [
+        ("The relative minor of E flat major is C minor.", True),
+        ("The relative minor of Eb major is G minor.", False),
+        ("C minor is the relative minor of Eb major.", True),
+        ("F minor is the relative minor of Eb major.", False),
+        ("The parallel minor of A major is A minor.", True),
+        ("The parallel minor of A major is F# minor.", False),
+        ("F# major is a relative minor scale.", False),
+        ("C melodic minor uses the same formula as C major.", False),
+        ("E dorian uses the same formula as D dorian.", True),
+        ("D dorian has the same notes as C major.", True),
+        ("D dorian has the same notes as D major.", False),
+    ],
+)
+def test_related_keys_are_checked_on_their_own_terms(text: str, true: bool) -> None:
+    facts = scale("C", "major")
+    (ok if true else caught)(text, facts)
+
+
+def test_parallel_scale_regression() -> None:
+    facts = scale("A", "natural_minor")
+    caught(
+        "A minor is a parallel scale, which means it has the same notes as the major scale.",
+        facts,
+    )
+    ok("A minor has the same notes as C major, its relative major.", facts)
+    ok("A minor does not have the same notes as A major.", facts)
+
+
+# ------------------------------------------------------------------------ degree names
+
+
+@pytest.mark.parametrize(("root", "kind"), SCALES)
+def test_degree_names(root: str, kind: str) -> None:
+    info = get_scale(root, kind)
+    facts = scale_facts(info)
+    for d in info.degrees:
+        ok(f"{d.note} is the {d.name}.", facts)
+        ok(f"The {d.name} is {d.note}.", facts)
+    first, fifth = (
+        info.degrees[0],
+        next(d for d in info.degrees if d.name == "dominant" or d.number == 4),
+    )
+    caught(f"{fifth.note} is the tonic.", facts)
+    caught(f"The tonic is {fifth.note}.", facts)
+    caught(f"{first.note} is the {fifth.name}.", facts)
+
+
+@pytest.mark.parametrize(("chords", "key"), PROGRESSIONS)
+def test_chord_degrees_in_a_progression(chords: str, key: str | None) -> None:
+    facts = progression(chords, key)
+    tonic = facts.tonic
+    assert tonic is not None
+    ok(f"{tonic} is the tonic and {spell_above(tonic, 'P5')} is the dominant.", facts)
+    caught(f"{spell_above(tonic, 'P5')} is the tonic.", facts)
+
+
+def test_degree_regressions() -> None:
+    facts = progression("C F G C")
+    ok("The IV chord is the subdominant and the V chord is the dominant.", facts)
+    caught("The IV chord is the dominant.", facts)
+    ok("G is the dominant of C.", chord("G7"))
+    caught("A is the dominant of C.", chord("G7"))
+    caught("A is the subdominant of D dorian.", scale("C", "major"))
+    ok("B is the leading tone of C minor.", scale("C", "major"))
+
+
+# ------------------------------------------------------------------------ functions
+
+
+@pytest.mark.parametrize(("chords", "key"), PROGRESSIONS)
+def test_functions(chords: str, key: str | None) -> None:
+    facts = progression(chords, key)
+    info = analyze_progression(chords.split(), key=key)
+    for a in info.analysis:
+        if a.function == "other":
+            continue
+        ok(f"{a.chord} has a {a.function} function.", facts)
+        wrong = "dominant" if a.function != "dominant" else "tonic"
+        if all(b.function != wrong for b in info.analysis if b.chord == a.chord):
+            caught(f"{a.chord} has a {wrong} function.", facts)
+            caught(f"The {a.roman} chord is {wrong}.", facts)
+
+
+def test_function_regression() -> None:
+    caught("The IV chord is dominant.", progression("C F G C"))
+    ok("The IV chord is predominant, and G7 is a dominant seventh chord.", progression("C F G7 C"))
+    caught("Am is vi (dominant).", progression("C G Am F"))
+
+
+# ------------------------------------------------------------------------ cadence pairs
+
+
+@pytest.mark.parametrize(("chords", "key"), PROGRESSIONS)
+def test_cadence_pairs(chords: str, key: str | None) -> None:
+    facts = progression(chords, key)
+    info = analyze_progression(chords.split(), key=key)
+    for c in info.cadences:
+        a, b = c.chords[-2], c.chords[-1]
+        ok(f"The move from {a} to {b} is a {c.type} cadence.", facts)
+        other = "plagal" if c.type != "plagal" else "deceptive"
+        if not any(d.type == other and d.chords[-2:] == (a, b) for d in info.cadences):
+            caught(f"The move from {a} to {b} is a {other} cadence.", facts)
+        if (b, a) not in facts.moves:
+            caught(f"The move from {b} to {a} is a {c.type} cadence.", facts)
+
+
+def test_cadence_regressions() -> None:
+    facts = progression("Am F C G")
+    caught("The move from G to C is a half cadence.", facts)
+    ok("The move from C to G is a half cadence.", facts)
+    caught("F to C is an authentic cadence.", facts)
+    ok("G7 to C is an authentic cadence.", chord("G7"))
+    caught("G7 to C is a plagal cadence.", chord("G7"))
+
+
+# ------------------------------------------------------------------------ numeral patterns
+
+
+@pytest.mark.parametrize(("chords", "key"), PROGRESSIONS)
+def test_numeral_patterns(chords: str, key: str | None) -> None:
+    facts = progression(chords, key)
+    numerals = list(facts.numerals)
+    ok(f"{facts.subject} is a {'-'.join(numerals)} progression.", facts)
+    rotated = numerals[1:] + numerals[:1]
+    if all(a.rstrip("7") != b.rstrip("7") for a, b in zip(numerals, rotated, strict=True)):
+        caught(f"{facts.subject} is a {'-'.join(rotated)} progression.", facts)
+
+
+def test_pattern_regressions() -> None:
+    facts = progression("Cm Ab Eb Bb", "C minor")
+    caught("Cm Ab Eb Bb is a vi-IV-I-V.", facts)
+    ok("Cm Ab Eb Bb is a i-VI-III-VII.", facts)
+    ok("Cm Ab Eb Bb is a vi-IV-I-V in Eb major.", facts)
+    ok("Fm7-Bb7 is a ii-V in Eb, borrowed from C minor.", progression("Fm7 Bb7 Cmaj7"))
+    ok("Unlike a I-V-IV-I, it never returns to IV.", progression("C F G C"))
+
+
+# ------------------------------------------------------------------------ resolutions
+
+
+@pytest.mark.parametrize("root", ["C", "D", "F#", "Bb", "Eb", "A"])
+def test_resolutions(root: str) -> None:
+    facts = chord(f"{root}7")
+    target = spell_above(root, "P4")
+    ok(f"{root}7 resolves to {target}.", facts)
+    ok(f"It resolves to {target}m.", facts)
+    caught(f"{root}7 resolves to {spell_above(root, 'm7')}.", facts)
+    caught(f"It resolves to {spell_above(root, 'M3')}.", facts)
+
+
+def test_resolution_regressions() -> None:
+    caught("G7 resolves to F.", chord("G7"))
+    ok("G7 resolves to C, the tonic.", chord("G7"))
+    facts = progression("Dm7 G7 Cmaj7")
+    ok("The V7 resolves to the Imaj7.", facts)
+    caught("G7 resolves to Dm7.", facts)
+
+
+# ------------------------------------------------------------------------ enharmonics
+
+
+@pytest.mark.parametrize(
+    ("text", "true"),
+    [
+        ("C# is the same as Db.", True),
+        ("E# is F.", True),
+        ("B# is C.", True),
+        ("Cb is enharmonic to B.", True),
+        ("F# and Gb are enharmonic.", True),
+        ("B# is C#.", False),
+        ("E# is the same note as F#.", False),
+        ("Fb is enharmonically equivalent to F.", False),
+        ("G# and Bb are the same pitch.", False),
+    ],
+)
+def test_enharmonic_spellings(text: str, true: bool) -> None:
+    facts = scale("C", "major")
+    (ok if true else caught)(text, facts)
+
+
+def test_an_interval_claim_is_not_read_as_an_enharmonic() -> None:
+    assert find_contradictions("The perfect fifth of C is G.", scale("C", "major")) == []
+
+
+# ------------------------------------------------------------------------ the facts' own words
+
+
+def _all_facts() -> list[Facts]:
+    out = [chord(s) for s in (*TRIADS_AND_SEVENTHS, "C/E", "G7/B", "Am7", "D9", "Fmaj7", "Bb6")]
+    out += [scale(r, t) for r, t in SCALES]
+    out += [progression(c, k) for c, k in PROGRESSIONS]
+    return out
+
+
+@pytest.mark.parametrize("facts", _all_facts(), ids=lambda f: f.subject)
+def test_fact_sentences_and_lines_pass(facts: Facts) -> None:
+    ok(facts.sentence, facts)
+    ok(" ".join(facts.lines), facts)
+
+
+def test_normal_prose_is_not_a_claim() -> None:
+    facts = scale("D", "dorian")
+    text = (
+        "D dorian is a minor mode with a bright sixth. Play it over a D drone and listen for B. "
+        "Many players think of it as the second mode of the major scale."
+    )
+    ok(text, facts)
