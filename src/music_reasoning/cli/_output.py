@@ -37,8 +37,13 @@ json_option = click.option(
 
 
 def echo_json(data: Any) -> None:
-    """Print one JSON document on stdout."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Print one JSON document on stdout.
+
+    Text that cannot be UTF-8 (a lone surrogate from bytes in argv) is written as its
+    JSON escape (``\\udcff``), which any JSON reader turns back into the same string.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     _state["printed"] = True
 
 

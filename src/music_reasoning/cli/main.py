@@ -251,6 +251,15 @@ def chat(
             line = click.prompt("you", prompt_suffix="> ", err=True)
         except (EOFError, click.Abort):
             break
+        except UnicodeDecodeError:  # a line that is not text: this turn fails, the chat goes on
+            asked += 1
+            _echo_error(
+                InvalidInputError(
+                    "That line is not UTF-8 text.", suggestion="Type the question again."
+                )
+            )
+            failures.append(InvalidInputError.code)
+            continue
         if line.strip() in {"/exit", "/quit"}:
             break
         if line.strip() == "/reset":
