@@ -428,3 +428,13 @@ def test_normal_prose_is_not_a_claim() -> None:
         "Many players think of it as the second mode of the major scale."
     )
     ok(text, facts)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="progression_facts' sentence names a pattern of the relative key (vi-IV-I-V, in "
+    "Eb major) as if it were in C minor; the verifier rightly flags it",
+)
+def test_the_sentence_of_a_pattern_in_another_key() -> None:
+    facts = progression("Cm Ab Eb Bb", "C minor")
+    ok(facts.sentence, facts)

@@ -1,0 +1,374 @@
+"""Claim readers about harmony: degree names, functions, cadence moves, numeral patterns
+and resolutions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from music_reasoning.errors import MusicReasoningError
+from music_reasoning.sdk._claim_text import (
+    _BARE_NOTE,
+    _ITEM,
+    _NEGATION_RE,
+    _NOTE,
+    _ROMAN,
+    _SCALE_WORDS,
+    _SUFFIX,
+    _SYMBOL,
+    _chord,
+    _pc,
+    _pcs,
+    _Subject,
+)
+from music_reasoning.sdk.facts import Facts
+from music_reasoning.theory import analyze_progression, get_scale
+from music_reasoning.theory.notes import pitch_class
+
+# ---------------------------------------------------------------------------- degrees
+
+_DEGREE = (
+    r"((?i:tonic|supertonic|mediant|subdominant|dominant|submediant|leading[- ]tone|"
+    r"leading[- ]note|subtonic))"
+)
+_ALTER = r"(?:(raised|lowered|flattened|sharpened|flat|sharp) )?"
+_NOT_DEGREE = (
+    r"(?! (?:seventh|7th|ninth|eleventh|thirteenth|function|role|area|of|to|in|key|scale"
+    r"|chords))(?![\w-])"
+)
+_DEGREE_RES = (
+    # "C is the tonic", "G, the dominant", "B (the leading tone)"
+    re.compile(
+        rf"{_BARE_NOTE}(?:,| is| \(|, which is) the {_ALTER}{_DEGREE}"
+        rf"(?: (?:note|degree|tone|pitch|chord|triad))?{_NOT_DEGREE}",
+    ),
+    # "the tonic C", "the dominant is G", "the leading tone, B"
+    re.compile(
+        rf"\bthe {_ALTER}{_DEGREE}(?: (?:note|degree|tone|pitch))?(?:,| is| \(|:)? {_BARE_NOTE}"
+        r"(?! (?:major|minor))",
+    ),
+)
+_DEGREE_OF_RE = re.compile(
+    rf"{_BARE_NOTE} is the {_ALTER}{_DEGREE} (?:note |degree |chord )?(?:of|in) (?:the key of )?"
+    rf"({_NOTE})(?: ({_SCALE_WORDS}))?(?: scale| mode| key)?(?![\w#])",
+)
+_CHORD_DEGREE_RE = re.compile(
+    rf"(?<![\w#/])(?:the )?({_ROMAN}|{_NOTE}{_SUFFIX})(?: chord| triad)? is the {_ALTER}{_DEGREE}"
+    rf"(?: chord| triad)?{_NOT_DEGREE}"
+)
+
+
+def _base(name: str) -> str:
+    name = name.lower().replace("-", " ").replace("leading note", "leading tone")
+    return name.split(" ", 1)[1] if name.startswith(("raised ", "lowered ")) else name
+
+
+def _degree_names(degrees: frozenset[tuple[int, str]], pc: int) -> set[str]:
+    return {_base(name) for p, name in degrees if p == pc}
+
+
+def _degrees(sentence: str, facts: Facts) -> Iterator[str]:
+    """Degree names and the note or chord that holds them ("G is the dominant")."""
+    own_terms = set()
+    for m in _DEGREE_OF_RE.finditer(sentence):
+        own_terms.add(m.start())
+        note, degree, tonic, mode = m.group(1), m.group(3), m.group(4), m.group(5) or "major"
+        info = _scale_degrees(tonic, mode)
+        pc = _pc(note)
+        if info is not None and pc is not None and _base(degree) not in _degree_names(info, pc):
+            yield f"calls {note} the {degree} of {tonic} {mode}; it is not"
+    if not facts.degrees:
+        return
+    first, second = _DEGREE_RES
+    claims = [(m.start(), m.group(1), m.group(3)) for m in first.finditer(sentence)]
+    claims += [(m.start(), m.group(3), m.group(2)) for m in second.finditer(sentence)]
+    for start, note, degree in claims:
+        pc = _pc(note)
+        if start in own_terms or pc is None:
+            continue
+        if _base(degree) not in _degree_names(facts.degrees, pc):
+            yield f"calls {note} the {degree}; in {_key_name(facts)} it is not"
+    for m in _CHORD_DEGREE_RE.finditer(sentence):
+        root = _root(m.group(1), facts)
+        if root is None or "/" in m.group(1):
+            continue
+        if _base(m.group(3)) not in _degree_names(facts.degrees, root):
+            yield f"calls {m.group(1)} the {m.group(3)}; in {_key_name(facts)} it is not"
+
+
+def _scale_degrees(tonic: str, mode: str) -> frozenset[tuple[int, str]] | None:
+    try:
+        info = get_scale(tonic, mode)
+    except MusicReasoningError:
+        return None
+    degrees = {(pitch_class(d.note), d.name) for d in info.degrees}
+    if info.type == "natural_minor":
+        degrees.add(((pitch_class(info.root) + 11) % 12, "leading tone"))
+    return frozenset(degrees)
+
+
+def _key_name(facts: Facts) -> str:
+    if facts.key:
+        return facts.key
+    if facts.scale:
+        return facts.subject
+    return f"the key {facts.subject} resolves to"
+
+
+def _root(item: str, facts: Facts) -> int | None:
+    """The root pitch class of a chord symbol or of a numeral of the progression."""
+    if item[:1] in "ABCDEFG":
+        chord = _chord(item)
+        return _pc(chord.root) if chord else None
+    for symbol, roman in facts.pairs:
+        if _same_numeral(roman, item):
+            chord = _chord(symbol)
+            return _pc(chord.root) if chord else None
+    return None
+
+
+def _same_numeral(a: str, b: str) -> bool:
+    """Numerals compared without their figures (``V7`` is ``V``; ``V7/vi`` is not)."""
+
+    def key(r: str) -> tuple[str, str]:
+        head, _, target = r.partition("/")
+        m = re.match(r"[b#]?(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)", head)
+        return (m.group(0) if m else head, target)
+
+    return key(a) == key(b)
+
+
+# ---------------------------------------------------------------------------- functions
+
+_FUNCTION = r"(tonic|pre-?dominant|subdominant|dominant)"
+_FUNCTION_RES = (
+    # "the IV chord is dominant", "F has a predominant function", "G7 is a dominant chord"
+    re.compile(
+        rf"(?<![\w#/])(?:the )?({_ITEM})(?: chord| triad)? (?:is|has|have|plays|serves|with)"
+        rf"(?: an?| the)? {_FUNCTION}(?: function| role| chord)?"
+        r"(?! (?:seventh|7th|ninth|eleventh|thirteenth|of|in|key|scale|note|degree))(?![\w-])"
+    ),
+    # "Am is vi (tonic)", "F = IV (predominant)"
+    re.compile(rf"(?<![\w#/])({_SYMBOL}) (?:is|=) {_ROMAN} \({_FUNCTION}\)"),
+)
+
+
+def _function_name(word: str) -> str:
+    word = word.lower().replace("-", "")
+    return "predominant" if word == "subdominant" else word
+
+
+def _functions(sentence: str, facts: Facts) -> Iterator[str]:
+    """Function words: "the IV chord is dominant" (IV is predominant)."""
+    if not facts.functions:
+        return
+    first, second = _FUNCTION_RES
+    for regex in (first, second):
+        for m in regex.finditer(sentence):
+            item, claimed = m.group(1), _function_name(m.group(2))
+            if regex is first and re.search(r" is the \w+$", m.group(0)):
+                continue  # "is the dominant" names a degree (see _degrees)
+            known = _functions_of(item, facts)
+            if known and claimed not in known:
+                yield (
+                    f"gives {item} a {claimed} function; in {facts.subject} it is "
+                    f"{' or '.join(sorted(known))}"
+                )
+
+
+def _functions_of(item: str, facts: Facts) -> set[str]:
+    out = set()
+    sound = _sound(item) if item[:1] in "ABCDEFG" else None
+    for name, function in facts.functions:
+        if name[:1] in "ABCDEFG":
+            if sound is not None and _sound(name) == sound:
+                out.add(function)
+        elif item[:1] not in "ABCDEFG" and _same_numeral(name, item):
+            out.add(function)
+    return out
+
+
+def _sound(symbol: str) -> tuple[int, frozenset[int]] | None:
+    chord = _chord(symbol)
+    if chord is None:
+        return None
+    return (pitch_class(chord.root), _pcs(chord.notes))
+
+
+# ---------------------------------------------------------------------------- moves
+
+_CADENCE_TYPES = {
+    "authentic": "authentic",
+    "perfect": "authentic",
+    "perfect authentic": "authentic",
+    "imperfect authentic": "authentic",
+    "plagal": "plagal",
+    "half": "half",
+    "imperfect": "half",
+    "deceptive": "deceptive",
+    "interrupted": "deceptive",
+    "backdoor": "backdoor",
+}
+_TYPE = (
+    r"((?i:perfect authentic|imperfect authentic|authentic|perfect|imperfect|plagal|half|"
+    r"deceptive|interrupted|backdoor))"
+)
+_TO = r"(?: to |\s*[\u2192\u2013\-]\s*| into | moving to | going to | resolving to )(?:the )?"
+_CADENCE_RES = (
+    re.compile(
+        rf"(?<![\w#/])(?:the move from |from |moving from )?({_ITEM}){_TO}({_ITEM})(?: chord)?,?"
+        rf" (?:is|forms|makes|creates|gives|produces|as|in|makes up)(?: us)? (?:an? |the )?{_TYPE} "
+        r"cadence",
+    ),
+    re.compile(
+        rf"\b{_TYPE} cadence,? (?:from |between |of |with )?\(?({_ITEM})"
+        r"(?: to | and |\s*[\u2192\u2013\-]\s*)"
+        rf"(?:the )?({_ITEM})(?![\w#])",
+    ),
+)
+
+
+def _matches(item: str, symbol: str, roman: str) -> bool:
+    """Does ``item`` (a symbol, a bare note or a numeral) name this chord?"""
+    if item[:1] in "ABCDEFG":
+        if re.fullmatch(_NOTE, item):
+            chord = _chord(symbol)
+            return chord is not None and _pc(chord.root) == _pc(item)
+        return _sound(item) == _sound(symbol) and _sound(item) is not None
+    return _same_numeral(item, roman)
+
+
+def _numeral_of(facts: Facts) -> dict[str, str]:
+    return dict(facts.pairs)
+
+
+def _cadence_pairs(sentence: str, facts: Facts) -> Iterator[str]:
+    """Which two chords a cadence joins ("the move from G to C is a half cadence")."""
+    first, second = _CADENCE_RES
+    claims = [(m.group(1), m.group(2), m.group(3)) for m in first.finditer(sentence)]
+    claims += [(m.group(2), m.group(3), m.group(1)) for m in second.finditer(sentence)]
+    for a, b, kind in claims:
+        cadence = _CADENCE_TYPES[kind.lower()]
+        if facts.kind == "progression":
+            numeral = _numeral_of(facts)
+            moves = [
+                (x, y)
+                for x, y in facts.moves
+                if _matches(a, x, numeral.get(x, "")) and _matches(b, y, numeral.get(y, ""))
+            ]
+            found = {
+                t
+                for x, y, t in facts.cadence_pairs
+                if _matches(a, x, numeral.get(x, "")) and _matches(b, y, numeral.get(y, ""))
+            }
+            if not moves and not found:
+                yield f"speaks of a move from {a} to {b}; {facts.subject} has none"
+            elif cadence not in found:
+                yield f"calls {a} to {b} {_a(kind)} {kind} cadence; in {facts.subject} it is not"
+        elif facts.kind == "chord" and a[:1] in "ABCDEFG" and b[:1] in "ABCDEFG":
+            try:
+                info = analyze_progression([a, b])
+            except MusicReasoningError:
+                continue
+            if cadence not in {c.type for c in info.cadences}:
+                yield f"calls {a} to {b} {_a(kind)} {kind} cadence, which it is not"
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+_PATTERN_RE = re.compile(
+    rf"(?<![\w#/\-\u2013\u2014])({_ROMAN}(?:\s*[\-\u2013\u2014]\s*{_ROMAN})+)(?![\w#\-\u2013\u2014])"
+    rf"(?:(?: progression| pattern| loop| turnaround| cadence)? (?:in|of) (?:the key of )?"
+    rf"({_NOTE})(?: (major|minor))?(?![\w#]))?"
+)
+_LOOSE_RE = re.compile(r"\b(?:rotation|variant|version|family|reminiscent|like)\b", re.I)
+
+
+def _patterns(sentence: str, facts: Facts) -> Iterator[str]:
+    """Numeral patterns ("a vi-IV-I-V") must match the progression's numerals in its key."""
+    if facts.kind != "progression" or not facts.numerals:
+        return
+    for m in _PATTERN_RE.finditer(sentence):
+        before = sentence[: m.start()]
+        if _NEGATION_RE.search(before) or _LOOSE_RE.search(sentence):
+            continue
+        seq = [s.strip() for s in re.split(r"[\-\u2013\u2014]", m.group(1))]
+        name = "-".join(seq)
+        key = f"{m.group(2)} {m.group(3) or 'major'}" if m.group(2) else facts.key
+        if before.rstrip().lower().endswith("backdoor") and any(
+            n == f"backdoor {name}" for n, _k in facts.patterns
+        ):
+            continue
+        numerals = _numerals_in(facts, key)
+        if numerals is None:
+            continue
+        windows = (numerals[i : i + len(seq)] for i in range(len(numerals) - len(seq) + 1))
+        if any(all(_same_numeral(x, y) for x, y in zip(w, seq, strict=True)) for w in windows):
+            continue
+        if any(n == name and k == key for n, k in facts.patterns):
+            continue
+        yield (
+            f"calls {facts.subject} {_a(name)} {name}; in {key} its numerals are "
+            f"{'-'.join(numerals)}"
+        )
+
+
+def _numerals_in(facts: Facts, key: str | None) -> tuple[str, ...] | None:
+    if key is None or key == facts.key:
+        return facts.numerals
+    try:
+        info = analyze_progression(list(facts.subject.split()), key=key)
+    except MusicReasoningError:
+        return None
+    return tuple(a.roman for a in info.analysis)
+
+
+_RESOLVE_RE = re.compile(
+    rf"(?<![\w#/])({_ITEM}|[Ii]t)(?: chord)? (?:usually |naturally |then |typically |often "
+    r"|strongly |normally |finally )?(?:resolves|resolve|resolving|resolved|leads|pulls) "
+    r"(?:back |home |down |up )?(?:to|into|onto) (?:the )?(?:(?:tonic|home)(?: chord)?,? )?"
+    rf"({_ITEM})(?![\w#])"
+)
+
+
+def _resolutions(sentence: str, facts: Facts) -> Iterator[str]:
+    """ "G7 resolves to F": a resolution must be a move of the progression or a natural one
+    (up a fourth, a fifth down to a plagal close, a step to a deceptive vi, a half step)."""
+    numeral = _numeral_of(facts)
+    for m in _RESOLVE_RE.finditer(sentence):
+        a, b = m.group(1), m.group(2)
+        if a.lower() == "it":
+            if facts.kind != "chord":
+                continue
+            a = facts.subject
+        if facts.kind == "progression" and any(
+            _matches(a, x, numeral.get(x, "")) and _matches(b, y, numeral.get(y, ""))
+            for x, y in facts.moves
+        ):
+            continue
+        first, second = _as_chord(a, facts), _as_chord(b, facts)
+        if first is None or second is None:
+            continue
+        if not _natural_resolution(first, second):
+            yield f"says {a} resolves to {b}, which it does not"
+
+
+def _as_chord(item: str, facts: Facts) -> _Subject | None:
+    if item[:1] in "ABCDEFG":
+        return _chord(item)
+    for symbol, roman in facts.pairs:
+        if _same_numeral(roman, item):
+            return _chord(symbol)
+    return None
+
+
+def _natural_resolution(a: _Subject, b: _Subject) -> bool:
+    motion = (pitch_class(b.root) - pitch_class(a.root)) % 12
+    allowed = {5} if "m7" in a.intervals else {5, 7}  # a plagal IV-I, but not from a V7
+    if "M3" in a.intervals:
+        allowed |= {2, 11}  # deceptive V-vi; a tritone substitute falls a half step
+    if "d5" in a.intervals and "P5" not in a.intervals:
+        allowed.add(1)  # a leading-tone chord rises a half step
+    return motion in allowed
