@@ -334,7 +334,8 @@ def progression_facts(info: ProgressionInfo) -> Facts:
     for cad in info.cadences:
         lines.append(f"{cad.type.capitalize()} cadence: {' to '.join(cad.chords)}.")
     for pat in info.patterns[:2]:
-        lines.append(f"Pattern: {pat.name} ({pat.genre}).")
+        where = "" if pat.key == info.key else f" in {pat.key}"
+        lines.append(f"Pattern: {pat.name}{where} ({pat.genre}).")
     extra, extra_symbols = _colour_chords(info, tonic)
     lines += extra
     sentence = (
@@ -351,7 +352,8 @@ def progression_facts(info: ProgressionInfo) -> Facts:
         )
     if info.patterns:
         top = info.patterns[0]
-        sentence += f" It contains {_a(top.name)} {top.name} ({top.genre})."
+        where = "" if top.key == info.key else f" in {top.key}"
+        sentence += f" It contains {_a(top.name)} {top.name}{where} ({top.genre})."
     notes = {n for a in info.analysis for n in a.notes} | {tonic}
     notes |= {n for symbol in extra_symbols for n in build_chord(symbol).notes}
     topics = {"progression"}
