@@ -38,6 +38,7 @@ from music_reasoning.sdk import chord as sdk_chord
 from music_reasoning.sdk import progression as sdk_progression
 from music_reasoning.sdk import scale as sdk_scale
 from music_reasoning.sdk.api import parse_chord
+from music_reasoning.sdk.teacher import LEVELS, Level
 
 __all__ = ["cli", "main"]
 
@@ -71,6 +72,13 @@ _model = click.option(
     "--model", "model", default=None, help="Registry name (NAME[:VARIANT]) or GGUF path."
 )
 _as_json = json_option
+_level = click.option(
+    "--level",
+    type=click.Choice(LEVELS),
+    default="intermediate",
+    show_default=True,
+    help="How much the explanation teaches.",
+)
 
 
 @click.group()
@@ -98,6 +106,7 @@ def cli(verbose: int, debug: bool) -> None:
     "theory layer's facts with a checked explanation (as `chord ... --explain`; --stream and "
     "--preset do not apply there).",
 )
+@_level
 @_as_json
 def ask(
     question: str,
@@ -108,13 +117,14 @@ def ask(
     model: str | None,
     stream: bool,
     grounded: bool,
+    level: Level,
     as_json: bool,
 ) -> None:
     """Answer one QUESTION."""
     max_chars = load_settings().max_prompt_chars
     if grounded:
         validate_prompt(question, max_chars=max_chars)
-        if _answer_grounded(question, model, timeout, temperature, as_json):
+        if _answer_grounded(question, model, timeout, temperature, level, as_json):
             return
     with _recorded("ask", model):
         validate_prompt(question, max_chars=max_chars)  # before looking for the model
@@ -146,6 +156,7 @@ def _answer_grounded(
     model: str | None,
     timeout: float | None,
     temperature: float | None,
+    level: Level,
     as_json: bool,
 ) -> bool:
     """Answer from the facts when the question names a subject; False when it names none."""
@@ -157,7 +168,7 @@ def _answer_grounded(
         local=LocalBackend(model),
         settings=load_settings(**({} if timeout is None else {"timeout": timeout})),
     )
-    result = explain_question(question, hybrid=hybrid, temperature=temperature)
+    result = explain_question(question, hybrid=hybrid, temperature=temperature, level=level)
     if result is None:
         click.echo(
             "(no chord, scale, progression or concept named: the model answers alone)", err=True
@@ -483,6 +494,7 @@ def _cell(value: Any) -> str:
 def _explain_options(f: Any) -> Any:
     """``--explain`` and the SDK options that go with it."""
     f = _timeout(f)
+    f = _level(f)
     f = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(f)
     f = click.option("--mode", type=click.Choice(MODES), default=None, help="SDK mode.")(f)
     f = click.option("--tier", type=click.Choice(list(TIERS)), default=None, help="SDK tier.")(f)
@@ -532,13 +544,16 @@ def chord(
     tier: str | None,
     mode: str | None,
     timeout: float | None,
+    level: Level,
     no_cache: bool,
     as_json: bool,
 ) -> None:
     """Name a chord from its notes (C E G) or spell a chord symbol (Bb7, C/E)."""
     given: str | list[str] = items[0] if len(items) == 1 else list(items)
     info = parse_chord(given)
-    run = (lambda: sdk_chord.explain(given, use_cache=not no_cache)) if explain else None
+    run = (
+        (lambda: sdk_chord.explain(given, use_cache=not no_cache, level=level)) if explain else None
+    )
     _show(info, run, as_json, tier=tier, mode=mode, timeout=timeout)
 
 
@@ -554,6 +569,7 @@ def scale(
     tier: str | None,
     mode: str | None,
     timeout: float | None,
+    level: Level,
     no_cache: bool,
     as_json: bool,
 ) -> None:
@@ -562,7 +578,7 @@ def scale(
 
     info = get_scale(root, " ".join(kind))
     run = (
-        (lambda: sdk_scale.explain(root, " ".join(kind), use_cache=not no_cache))
+        (lambda: sdk_scale.explain(root, " ".join(kind), use_cache=not no_cache, level=level))
         if explain
         else None
     )
@@ -581,6 +597,7 @@ def progression(
     tier: str | None,
     mode: str | None,
     timeout: float | None,
+    level: Level,
     no_cache: bool,
     as_json: bool,
 ) -> None:
@@ -589,7 +606,11 @@ def progression(
 
     info = analyze_progression(list(chords), key=key)
     run = (
-        (lambda: sdk_progression.analyze(list(chords), key=key, use_cache=not no_cache))
+        (
+            lambda: sdk_progression.analyze(
+                list(chords), key=key, use_cache=not no_cache, level=level
+            )
+        )
         if explain
         else None
     )
@@ -599,14 +620,9 @@ def progression(
 @cli.command()
 @click.argument("concept")
 @click.option("--key", default=None, help="Realize the examples in this key (Eb, F# minor).")
-@click.option(
-    "--level",
-    type=click.Choice(["beginner", "intermediate", "advanced"]),
-    default="intermediate",
-    show_default=True,
-)
+@_level
 @_as_json
-def explain(concept: str, key: str | None, level: str, as_json: bool) -> None:
+def explain(concept: str, key: str | None, level: Level, as_json: bool) -> None:
     """Explain a CONCEPT ("tritone substitution"), with examples computed in a key."""
     from music_reasoning.sdk.concepts import explain_concept
 

@@ -17,9 +17,11 @@ from music_reasoning.sdk._claim_text import (
     _SUFFIX,
     _SYMBOL,
     _chord,
+    _own,
     _pc,
     _pcs,
     _Subject,
+    _subject_before,
 )
 from music_reasoning.sdk.facts import Facts
 from music_reasoning.theory import analyze_progression, get_scale
@@ -45,7 +47,7 @@ _DEGREE_RES = (
     # "the tonic C", "the dominant is G", "the leading tone, B"
     re.compile(
         rf"\bthe {_ALTER}{_DEGREE}(?: (?:note|degree|tone|pitch))?(?:,| is| \(|:)? {_BARE_NOTE}"
-        r"(?! (?:major|minor))",
+        r"(?! (?:major|minor))(?! the )",  # not "C the tonic, D the supertonic" (a list)
     ),
 )
 _DEGREE_OF_RE = re.compile(
@@ -56,6 +58,9 @@ _CHORD_DEGREE_RE = re.compile(
     rf"(?<![\w#/])(?:the )?({_ROMAN}|{_NOTE}{_SUFFIX})(?: chord| triad)? is the {_ALTER}{_DEGREE}"
     rf"(?: chord| triad)?{_NOT_DEGREE}"
 )
+
+
+_LISTED_RE = re.compile(rf"\bthe {_ALTER}{_DEGREE}(?: (?:note|degree|tone|pitch))? $")
 
 
 def _base(name: str) -> str:
@@ -80,14 +85,30 @@ def _degrees(sentence: str, facts: Facts) -> Iterator[str]:
     if not facts.degrees:
         return
     first, second = _DEGREE_RES
-    claims = [(m.start(), m.group(1), m.group(3)) for m in first.finditer(sentence)]
-    claims += [(m.start(), m.group(3), m.group(2)) for m in second.finditer(sentence)]
-    for start, note, degree in claims:
+    claims = [
+        (m.start(), m.group(1), m.group(2), m.group(3))
+        for m in first.finditer(sentence)
+        if not _LISTED_RE.search(sentence[: m.start()])  # "the subdominant F, the dominant G"
+    ]
+    claims += [(m.start(), m.group(3), m.group(1), m.group(2)) for m in second.finditer(sentence)]
+    for start, note, alter, degree in claims:
         pc = _pc(note)
         if start in own_terms or pc is None:
             continue
-        if _base(degree) not in _degree_names(facts.degrees, pc):
-            yield f"calls {note} the {degree}; in {_key_name(facts)} it is not"
+        # "the raised subdominant F#": F# itself (as the facts name it), or the degree's
+        # own note a half step away (as it is in the major scale the claim compares with)
+        pcs = {pc}
+        if alter:
+            pcs.add((pc + (-1 if alter.lower() in ("raised", "sharpened", "sharp") else 1)) % 12)
+        if any(_base(degree) in _degree_names(facts.degrees, p) for p in pcs):
+            continue
+        # True of the scale, key or chord the sentence is about ("Compared with C major it
+        # leaves out the subdominant F"; "A7 resolves to Dm: the leading tone C#")?
+        other = _context_degrees(_subject_before(sentence, start, facts), facts)
+        if other is not None and any(_base(degree) in _degree_names(other, p) for p in pcs):
+            continue
+        label = f"{alter} {degree}" if alter else degree
+        yield f"calls {note} the {label}; in {_key_name(facts)} it is not"
     for m in _CHORD_DEGREE_RE.finditer(sentence):
         root = _root(m.group(1), facts)
         if root is None or "/" in m.group(1):
@@ -96,14 +117,28 @@ def _degrees(sentence: str, facts: Facts) -> Iterator[str]:
             yield f"calls {m.group(1)} the {m.group(3)}; in {_key_name(facts)} it is not"
 
 
+def _context_degrees(other: _Subject, facts: Facts) -> frozenset[tuple[int, str]] | None:
+    """The degrees of a scale or key named in the sentence, or of a chord as a key."""
+    if other.name == _own(facts).name or not other.root:
+        return None
+    if other.kind == "scale":
+        return _scale_degrees(other.root, other.name.split(" ", 1)[-1])
+    if other.kind == "chord":  # a tonicised chord: its major or harmonic minor key
+        minor = "m3" in other.intervals and "M3" not in other.intervals
+        return _scale_degrees(other.root, "harmonic minor" if minor else "major")
+    return None
+
+
 def _scale_degrees(tonic: str, mode: str) -> frozenset[tuple[int, str]] | None:
     try:
         info = get_scale(tonic, mode)
     except MusicReasoningError:
         return None
     degrees = {(pitch_class(d.note), d.name) for d in info.degrees}
+    tonic_pc = pitch_class(info.root)
     if info.type == "natural_minor":
-        degrees.add(((pitch_class(info.root) + 11) % 12, "leading tone"))
+        degrees.add(((tonic_pc + 11) % 12, "leading tone"))
+    degrees.add(((tonic_pc + 10) % 12, "subtonic"))  # the lowered seventh, in any scale
     return frozenset(degrees)
 
 

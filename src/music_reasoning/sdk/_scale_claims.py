@@ -105,11 +105,12 @@ def _interval_formulas(sentence: str, facts: Facts) -> Iterator[str]:
 
 _NOTE_LIST = rf"{_NOTE}(?![\w#])(?:(?:,? and |, |-|\u2013| ){_NOTE}(?![\w#]))+"
 _LIST_RE = re.compile(
-    r"(?:(?:its|the) (?:notes|pitches|tones) (?:are|:)|(?:has|contains|uses|holds|is made of) "
+    r"(?:(?:its|the) (?:notes|pitches|tones) (?:are|:)|(?:has|contains|uses|holds|is made of|"
+    r"(?:chord|scale|triad|mode) with) "
     r"(?:the |its )?(?:notes|pitches|tones):?|consists of(?: the notes)?|"
     r"(?:is )?made up of(?: the notes)?|is spelled|"
     r"(?:scale|chord|triad|mode) is|(?:scale|chord|triad|mode) ?:)"
-    rf"\s+({_NOTE_LIST})(?!,? (?:etc|and so)|\.\.\.|…)"
+    rf"\s+({_NOTE_LIST})(?!,? (?:etc|and so)|\.\.\.|…| in common)"
 )
 _PARTIAL_RE = re.compile(
     r"\b(?:includ\w*|among|such as|some|other|remaining|also|first|lower|upper|top|"

@@ -47,6 +47,10 @@ class ExplanationResult:
         corrections: What was changed on the way, in words (a regeneration, a
             replacement, a fallback), oldest first.
         metrics: Model, token counts and timings of the call that wrote the text.
+        lesson: The teacher's explanation built from the facts alone (a
+            :class:`~music_reasoning.sdk.teacher.Lesson`, correct by construction), at
+            the level asked for; its text follows the model's verified words in
+            ``explanation``, or stands alone when no model words could be used.
     """
 
     data: Any
@@ -56,6 +60,7 @@ class ExplanationResult:
     error: ErrorInfo | None = None
     corrections: tuple[str, ...] = ()
     metrics: dict[str, Any] | None = field(default=None, compare=False)
+    lesson: Any = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (``data`` through its own ``to_dict()``)."""
@@ -67,4 +72,5 @@ class ExplanationResult:
             "error": self.error.to_dict() if self.error else None,
             "corrections": list(self.corrections),
             "metrics": self.metrics,
+            "lesson": self.lesson.to_dict() if self.lesson is not None else None,
         }

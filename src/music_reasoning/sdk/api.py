@@ -18,6 +18,7 @@ from music_reasoning.sdk.cache import ExplanationCache
 from music_reasoning.sdk.cloud import CloudClient
 from music_reasoning.sdk.facts import chord_facts, progression_facts, scale_facts
 from music_reasoning.sdk.hybrid import Hybrid
+from music_reasoning.sdk.teacher import Level, teach_chord, teach_progression, teach_scale
 from music_reasoning.sdk.telemetry import Telemetry
 from music_reasoning.theory import (
     ChordInfo,
@@ -96,11 +97,13 @@ class _Chord:
         *,
         use_cache: bool = True,
         temperature: float | None = None,
+        level: Level = "intermediate",
     ) -> ExplanationResult:
-        """Explain one chord given as a symbol or as notes."""
+        """Explain one chord given as a symbol or as notes, at a teaching ``level``."""
         info = parse_chord(notes_or_symbol)
+        lesson = teach_chord(info, level)
         return default_hybrid().explain(
-            info, chord_facts(info), use_cache=use_cache, temperature=temperature
+            info, chord_facts(info), use_cache=use_cache, temperature=temperature, lesson=lesson
         )
 
     def explain_batch(
@@ -109,13 +112,16 @@ class _Chord:
         *,
         use_cache: bool = True,
         temperature: float | None = None,
+        level: Level = "intermediate",
     ) -> list[ExplanationResult]:
         """Explain many chords, in order; the local model answers them in parallel."""
         infos = [parse_chord(item) for item in items]
+        lessons = [teach_chord(info, level) for info in infos]
         return default_hybrid().explain_many(
             [(info, chord_facts(info)) for info in infos],
             use_cache=use_cache,
             temperature=temperature,
+            lessons=lessons,
         )
 
 
@@ -127,11 +133,13 @@ class _Scale:
         *,
         use_cache: bool = True,
         temperature: float | None = None,
+        level: Level = "intermediate",
     ) -> ExplanationResult:
         """Explain a scale or mode (``scale.explain("D", "dorian")``)."""
         info = get_scale(root, type)
+        lesson = teach_scale(info, level)
         return default_hybrid().explain(
-            info, scale_facts(info), use_cache=use_cache, temperature=temperature
+            info, scale_facts(info), use_cache=use_cache, temperature=temperature, lesson=lesson
         )
 
 
@@ -143,12 +151,18 @@ class _Progression:
         key: str | None = None,
         use_cache: bool = True,
         temperature: float | None = None,
+        level: Level = "intermediate",
     ) -> ExplanationResult:
         """Analyse a progression (``"Dm7 G7 Cmaj7"`` or a list) and explain it."""
         symbols = chords.replace(",", " ").split() if isinstance(chords, str) else list(chords)
         info = analyze_progression(symbols, key=key)
+        lesson = teach_progression(info, level)
         return default_hybrid().explain(
-            info, progression_facts(info), use_cache=use_cache, temperature=temperature
+            info,
+            progression_facts(info),
+            use_cache=use_cache,
+            temperature=temperature,
+            lesson=lesson,
         )
 
 

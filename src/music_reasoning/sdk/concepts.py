@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.sdk._types import ExplanationResult
+from music_reasoning.sdk.teacher import LEVELS, check_level
 from music_reasoning.theory import RealizedChord, get_scale, realize_progression
 from music_reasoning.theory.notes import pitch_class, spell_above
 from music_reasoning.theory.realize import parse_key_name
@@ -49,8 +50,6 @@ __all__ = [
     "find_key",
 ]
 
-LEVELS = ("beginner", "intermediate", "advanced")
-Level = Literal["beginner", "intermediate", "advanced"]
 Mode = Literal["major", "minor", "any"]
 _DEFAULT_TONIC = {"major": "C", "minor": "A"}
 _QUALITY = {"P": "perfect", "M": "major", "m": "minor", "A": "augmented", "d": "diminished"}
@@ -317,12 +316,7 @@ def explain_concept(
         >>> r.data.examples[0].text
         'IV - I: Ab - Eb'
     """
-    if level not in LEVELS:
-        raise InvalidInputError(
-            f"Unknown level {level!r}",
-            suggestion=f"Use one of {', '.join(LEVELS)}.",
-            details={"token": str(level), "kind": "level"},
-        )
+    level = check_level(level)
     entry = _lookup(name)
     tonic = mode = None
     if key is not None:

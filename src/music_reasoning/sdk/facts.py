@@ -19,8 +19,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
+from music_reasoning.errors import InvalidInputError
 from music_reasoning.theory import (
     ChordInfo,
     ProgressionInfo,
@@ -30,6 +32,9 @@ from music_reasoning.theory import (
     get_scale,
 )
 from music_reasoning.theory.notes import pitch_class, spell_above
+
+if TYPE_CHECKING:
+    from music_reasoning.sdk.teacher import Lesson
 
 __all__ = [
     "GROUNDING_VERSION",
@@ -119,6 +124,37 @@ class Facts:
     patterns: frozenset[tuple[str, str]] = frozenset()
     resolutions: frozenset[tuple[str, str]] = frozenset()
 
+    def widened(self, lesson: Lesson) -> Facts:
+        """These facts plus every note, chord, numeral and key ``lesson`` names.
+
+        The lesson is computed by the theory layer from the same subject, so what it
+        names is as true as the facts: an explanation may repeat it ("V7 in C major",
+        "resolves to C") without being called a contradiction.
+        """
+        names = set(self.names)
+        for key in lesson.keys:
+            tonic, _, mode = key.partition(" ")
+            if "major" in mode or "minor" in mode:  # "A minor pentatonic" reads as A minor
+                try:
+                    names.add((pitch_class(tonic), "minor" if "minor" in mode else "major"))
+                except InvalidInputError:
+                    continue
+        notes = set(lesson.notes)
+        for symbol in lesson.symbols:  # "I-IV-V: C - F - G" names the roots as bare letters
+            try:
+                notes.update(build_chord(symbol).notes)
+            except InvalidInputError:
+                continue
+        for key in lesson.keys:
+            notes.add(key.partition(" ")[0])
+        return replace(
+            self,
+            notes=self.notes | _pcs(n for n in notes if _is_note(n)),
+            symbols=self.symbols | lesson.symbols,
+            romans=self.romans | lesson.numerals | _pattern_numerals(lesson.numerals),
+            names=frozenset(names),
+        )
+
     def prompt(self) -> str:
         """The grounded question sent to the model (facts first, then the request)."""
         return " ".join(("Facts:", *self.lines, self.question))
@@ -136,6 +172,14 @@ def _a(word: str) -> str:
     if word[:1] in "AEF" and word[1:2] in ("", " ", "#", "b"):
         return "an"  # "an A minor", "an F major"
     return "an" if word[:1] in "aeiouIV" and not word.startswith("V") else "a"
+
+
+def _is_note(name: str) -> bool:
+    try:
+        pitch_class(name)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def _pcs(notes: Iterable[str]) -> frozenset[int]:

@@ -18,6 +18,11 @@ How one explanation is made (:meth:`Hybrid.explain`)::
           local MODEL_UNAVAILABLE / TIMEOUT / INSUFFICIENT_RAM ─► try the cloud
           any other failure       ─► data only, with the error
 
+With a teacher's lesson (:mod:`.teacher`), the result's ``explanation`` is the model's
+verified words followed by the lesson, or the lesson alone where the diagram above ends
+in the sentence built from the facts or in data only (the lesson is built from the
+facts, so it is always there and always verified).
+
 Nothing here raises for an AI failure: the result's ``error`` says what happened and
 ``data`` is always there.  Bad musical input raises ``INVALID_INPUT`` before any of it.
 """
@@ -27,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from music_reasoning.config import Settings, load_settings
@@ -35,6 +40,7 @@ from music_reasoning.errors import InferenceError, MusicReasoningError, TierLimi
 from music_reasoning.params import GenerationParams, resolve_params
 from music_reasoning.sdk._types import ErrorInfo, ExplanationResult, Source
 from music_reasoning.sdk.facts import GROUNDING_VERSION, Facts
+from music_reasoning.sdk.teacher import Lesson
 from music_reasoning.sdk.tiers import CloudQuota, Tier, check_mode, get_tier
 from music_reasoning.sdk.verify import find_contradictions
 
@@ -91,7 +97,8 @@ class Hybrid:
     Args:
         settings: Where tier, mode and cache defaults come from (default: loaded).
         tier: ``free``, ``creator``, ``studio`` or ``enterprise``.
-        mode: ``local-only``, ``cloud-only`` or ``auto``.
+        mode: ``local-only``, ``cloud-only``, ``auto`` or ``deterministic`` (no model:
+            the sentence built from the facts, or the teacher's lesson).
         local: The local backend (default: the embedded model through the engine).
         cloud: The cloud backend, or None when no endpoint is configured.
         cache: The explanation cache, or None to disable caching.
@@ -133,14 +140,19 @@ class Hybrid:
         use_cache: bool = True,
         temperature: float | None = None,
         first: Callable[[], tuple[str, dict[str, Any]]] | None = None,
+        lesson: Lesson | None = None,
     ) -> ExplanationResult:
         """Explain ``facts`` (built from ``data``) as described in the module notes.
 
         ``first`` may supply the local backend's first answer (a batch computes those
-        together); everything after it is the same as for a single call.
+        together); everything after it is the same as for a single call.  ``lesson``
+        (built from the same facts) completes the explanation.
         """
         started = time.perf_counter()
-        result = self._explain(data, facts, use_cache, temperature, first)
+        checked = facts.widened(lesson) if lesson is not None else facts  # the lesson is true too
+        result = _with_lesson(
+            self._explain(data, checked, use_cache, temperature, first), facts, lesson
+        )
         if self.telemetry is not None:
             self.telemetry.record(
                 f"explain.{facts.kind}",
@@ -214,6 +226,8 @@ class Hybrid:
         self, data: Any, facts: Facts, use_cache: bool, temperature: float
     ) -> ExplanationResult | None:
         """The answers that need no model: tier limits, known weaknesses, cache hits."""
+        if self.mode == "deterministic":  # asked for no model: the facts' own explanation
+            return ExplanationResult(data, facts.sentence, "deterministic", True)
         backends = self._backends()
         if not backends:
             return _data_only(data, self._no_backend_error())
@@ -248,6 +262,7 @@ class Hybrid:
         *,
         use_cache: bool = True,
         temperature: float | None = None,
+        lessons: Sequence[Lesson | None] | None = None,
     ) -> list[ExplanationResult]:
         """Explain several subjects; the local model writes their first answers in parallel.
 
@@ -273,7 +288,14 @@ class Hybrid:
             for i, answer in zip(pending, answers, strict=False):
                 firsts[i] = _replay(answer)
         return [
-            self.explain(data, facts, use_cache=use_cache, temperature=temp, first=firsts.get(i))
+            self.explain(
+                data,
+                facts,
+                use_cache=use_cache,
+                temperature=temp,
+                first=firsts.get(i),
+                lesson=lessons[i] if lessons is not None else None,
+            )
             for i, (data, facts) in enumerate(items)
         ]
 
@@ -385,6 +407,18 @@ class Hybrid:
                 },
             )
         )
+
+
+def _with_lesson(
+    result: ExplanationResult, facts: Facts, lesson: Lesson | None
+) -> ExplanationResult:
+    """The model's verified words followed by the lesson, or the lesson alone."""
+    if lesson is None:
+        return result
+    words = result.explanation
+    own = words is not None and result.verified and words.strip() != facts.sentence
+    text = f"{words}\n\n{lesson.text}" if own else lesson.text
+    return replace(result, explanation=text, verified=True, lesson=lesson)
 
 
 def _source(backend: TextBackend) -> Source:

@@ -15,6 +15,7 @@ guessed at: ``None``, and the caller may ask the model alone.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.sdk._types import ExplanationResult
@@ -22,6 +23,13 @@ from music_reasoning.sdk.api import default_hybrid, parse_chord
 from music_reasoning.sdk.concepts import explain_concept, find_concept, find_key
 from music_reasoning.sdk.facts import chord_facts, progression_facts, scale_facts
 from music_reasoning.sdk.hybrid import Hybrid
+from music_reasoning.sdk.teacher import (
+    Level,
+    check_level,
+    teach_chord,
+    teach_progression,
+    teach_scale,
+)
 from music_reasoning.theory import analyze_progression, build_chord, get_scale
 
 __all__ = ["explain_question", "find_subject"]
@@ -107,7 +115,7 @@ def explain_question(
     hybrid: Hybrid | None = None,
     use_cache: bool = True,
     temperature: float | None = None,
-    level: str = "intermediate",
+    level: Level = "intermediate",
 ) -> ExplanationResult | None:
     """Answer a question about a chord, scale or progression from the facts, with the
     given ``hybrid`` (default: the process-wide one), or about a concept from the
@@ -116,6 +124,7 @@ def explain_question(
     Raises:
         InvalidInputError: as the SDK's chord, scale, progression and concept calls do.
     """
+    level = check_level(level)
     concept = find_concept(question)
     if concept is not None:
         concept_id, key = concept
@@ -127,15 +136,14 @@ def explain_question(
         return None
     kind, words = subject
     h = hybrid or default_hybrid()
+    options: dict[str, Any] = {"use_cache": use_cache, "temperature": temperature}
     if kind == "scale":
         info = get_scale(words[0], words[1])
-        return h.explain(info, scale_facts(info), use_cache=use_cache, temperature=temperature)
+        return h.explain(info, scale_facts(info), lesson=teach_scale(info, level), **options)
     if kind == "progression":
         prog = analyze_progression(words)
-        return h.explain(
-            prog, progression_facts(prog), use_cache=use_cache, temperature=temperature
-        )
+        lesson = teach_progression(prog, level)
+        return h.explain(prog, progression_facts(prog), lesson=lesson, **options)
     chord_info = parse_chord(words[0])
-    return h.explain(
-        chord_info, chord_facts(chord_info), use_cache=use_cache, temperature=temperature
-    )
+    lesson = teach_chord(chord_info, level)
+    return h.explain(chord_info, chord_facts(chord_info), lesson=lesson, **options)

@@ -47,7 +47,15 @@ from music_reasoning.theory import (
 from music_reasoning.theory.harmony import DiatonicChord, KeyPlacement, ToneMotion
 from music_reasoning.theory.notes import pitch_class
 
-__all__ = ["LEVELS", "Lesson", "Level", "teach_chord", "teach_progression", "teach_scale"]
+__all__ = [
+    "LEVELS",
+    "Lesson",
+    "Level",
+    "check_level",
+    "teach_chord",
+    "teach_progression",
+    "teach_scale",
+]
 
 Level = Literal["beginner", "intermediate", "advanced"]
 #: The levels, simplest first.
@@ -132,17 +140,27 @@ class Lesson:
         }
 
 
+def check_level(level: object) -> Level:
+    """``level`` if it is one of :data:`LEVELS`.
+
+    Raises:
+        InvalidInputError: any other value.
+    """
+    for known in LEVELS:
+        if level == known:
+            return known
+    raise InvalidInputError(
+        f"Invalid level {level!r}",
+        suggestion=f"Use one of: {', '.join(LEVELS)}.",
+        details={"token": str(level), "kind": "level"},
+    )
+
+
 class _Writer:
     """Collects sections and records every name a sentence uses."""
 
     def __init__(self, kind: str, subject: str, level: Level) -> None:
-        if level not in LEVELS:
-            raise InvalidInputError(
-                f"Invalid level {level!r}",
-                suggestion=f"Use one of: {', '.join(LEVELS)}.",
-                details={"token": str(level), "kind": "level"},
-            )
-        self.kind, self.subject, self.level = kind, subject, level
+        self.kind, self.subject, self.level = kind, subject, check_level(level)
         self.sections: list[tuple[str, tuple[str, ...]]] = []
         self.notes: set[str] = set()
         self.symbols: set[str] = set()
@@ -262,7 +280,7 @@ def _chord_built(w: _Writer, info: ChordInfo) -> list[str]:
         semis = ", ".join(str(_semitones(info.root, n, int(iv[1:]))) for n, iv in tones)
         out.append(f"Its formula is {marks} ({semis} semitones above the root).")
         steps = [(a, b, interval_between(a, b)) for (a, _), (b, _) in itertools.pairwise(tones)]
-        thirds = [f"{w.n(a)}-{w.n(b)} {_interval_words(iv)}" for a, b, iv in steps]
+        thirds = [f"{_a(_interval_words(iv))} from {w.n(a)} to {w.n(b)}" for a, b, iv in steps]
         if steps and all(iv[1:] == "3" for _, _, iv in steps):
             out.append(f"It is a stack of thirds: {_join(thirds)}.")
         elif steps:
@@ -392,7 +410,7 @@ def _chord_progressions(w: _Writer, symbol: str, seventh: bool) -> list[str]:
                 chords.append(place.symbol if d == place.degree else chord.symbol)
             seen.add(name)
             shown = " - ".join(w.c(c) for c in chords)
-            out.append(f"In {w.k(place.key)} it is part of {name}: {shown}.")
+            out.append(f"In {w.k(place.key)} it is part of {w.r(name)}: {shown}.")
     return out[:3]
 
 
@@ -547,7 +565,7 @@ def teach_scale(info: ScaleInfo, level: Level = "intermediate") -> Lesson:
     formula: list[str] = []
     if w.at_least("intermediate"):
         marks = ", ".join(_degree_mark(iv) for iv in info.intervals)
-        formula.append(f"As degrees against the major scale its formula is {marks}.")
+        formula.append(f"Its formula is {marks}, in degrees counted against the major scale.")
         formula.append(f"As intervals above the tonic: {' '.join(info.intervals)}.")
     w.section("Formula", formula)
     w.section("What makes it different", _compare(w, info))

@@ -31,7 +31,7 @@ from music_reasoning.errors import InvalidInputError, TierLimitError
 
 __all__ = ["MODES", "TIERS", "CloudQuota", "Tier", "check_mode", "get_tier"]
 
-MODES = ("local-only", "cloud-only", "auto")
+MODES = ("local-only", "cloud-only", "auto", "deterministic")  # deterministic: no model
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from music_reasoning.theory.notes import pitch_class, spell_above
 __all__ = ["Claims", "extract_claims", "find_contradictions"]
 
 _NOTE = r"[A-G](?:bb|##|#|b|♯|♭)?"
-_SUFFIX = r"(?:maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\([^)\s]*\))*"
+_SUFFIX = r"(?:6/9|maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\([^)\s]*\))*"
 _TOKEN_RE = re.compile(
     rf"(?<![\w#/])({_NOTE})({_SUFFIX})(?:/({_NOTE}))?(?![\w#♯♭])(?!\.[A-Za-z]\.)"
 )
@@ -50,7 +50,7 @@ _DASHES = "-\u2013\u2014\u2192"  # hyphen, en dash, em dash, arrow
 _DASHES_CLASS = r"\-\u2013\u2014\u2192"
 _NUMERAL = r"(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)"
 _ACC = r"[b#♭♯]?"
-_FIGURES = r"(?:ø|°|\+|maj|M|Δ|\d+)*"
+_FIGURES = r"(?:6/9|ø|°|\+|maj|M|Δ|\d+)*"
 _ROMAN_RE = re.compile(
     rf"(?<![\w/])({_ACC})({_NUMERAL})({_FIGURES})(?:/({_ACC})({_NUMERAL}))?(?![\w])"
 )

@@ -245,3 +245,51 @@ def test_any_backend_exception_becomes_an_error_not_a_raise(tmp_path: Path) -> N
     r = explain(hybrid(tmp_path, local=Broken("local")))
     assert r.explanation is None and r.error is not None
     assert r.error.code == "INFERENCE_FAILED" and "socket exploded" in r.error.message
+
+
+# -- the teacher's lesson ---------------------------------------------------------------
+
+
+def test_verified_model_words_come_first_then_the_lesson(tmp_path: Path) -> None:
+    from music_reasoning.sdk.teacher import teach_chord
+
+    lesson = teach_chord(G7, "intermediate")
+    local = Scripted("local", "G7 pulls to C: its B rises to C. " + TRUE)
+    r = hybrid(tmp_path, local=local).explain(G7, chord_facts(G7), lesson=lesson)
+    assert r.source == "local" and r.verified
+    assert r.explanation is not None
+    words, _, rest = r.explanation.partition("\n\n")
+    assert words.startswith("G7 pulls to C") and rest == lesson.text
+    assert r.to_dict()["lesson"]["text"] == lesson.text
+
+
+def test_the_lesson_replaces_the_facts_sentence_and_stands_in_for_missing_ai(
+    tmp_path: Path,
+) -> None:
+    from music_reasoning.sdk.teacher import teach_chord
+
+    lesson = teach_chord(G7, "beginner")
+    wrong = Scripted("local", FALSE, FALSE)
+    r = hybrid(tmp_path, local=wrong).explain(G7, chord_facts(G7), lesson=lesson)
+    assert (r.source, r.explanation, r.verified) == ("deterministic", lesson.text, True)
+    assert "F#" not in r.explanation
+    free = hybrid(tmp_path, tier="free", local=Scripted("local"))
+    r = free.explain(G7, chord_facts(G7), lesson=lesson)
+    assert r.explanation == lesson.text and r.error is not None and r.error.code == "TIER_LIMIT"
+    offline = hybrid(tmp_path, mode="deterministic", local=Scripted("local"))
+    r = offline.explain(G7, chord_facts(G7), lesson=lesson)
+    assert (r.source, r.explanation, r.error) == ("deterministic", lesson.text, None)
+
+
+def test_a_model_may_repeat_what_the_lesson_computed_but_not_invent(tmp_path: Path) -> None:
+    from music_reasoning.sdk.teacher import teach_chord
+
+    lesson = teach_chord(G7, "intermediate")
+    said = "G7 is V7 in C major and resolves to C."  # not in the bare facts' lines
+    r = hybrid(tmp_path, local=Scripted("local", said)).explain(G7, chord_facts(G7), lesson=lesson)
+    assert r.source == "local" and r.explanation is not None and r.explanation.startswith(said)
+    lie = "G7 is V7 in F major and resolves to F."
+    r = hybrid(tmp_path, local=Scripted("local", lie, lie)).explain(
+        G7, chord_facts(G7), lesson=lesson
+    )
+    assert r.source == "deterministic" and r.explanation == lesson.text
