@@ -14,6 +14,7 @@ from music_reasoning.config import load_settings
 from music_reasoning.sdk import Hybrid, api
 from music_reasoning.sdk.backends import LocalBackend
 from music_reasoning.sdk.facts import chord_facts, progression_facts
+from music_reasoning.sdk.teacher import teach_chord
 from music_reasoning.sdk.tiers import CloudQuota
 from music_reasoning.sdk.verify import find_contradictions
 from music_reasoning.theory import analyze_progression, build_chord
@@ -35,7 +36,9 @@ def test_chord_explanations_never_contradict_the_facts(sdk: Hybrid, given: str) 
     result = api.chord.explain(given, use_cache=False)
     assert result.error is None and result.explanation, result
     assert result.verified and result.source in ("local", "deterministic"), result
-    assert find_contradictions(result.explanation, chord_facts(result.data)) == [], result
+    assert result.lesson is not None and result.explanation.endswith(result.lesson.text)
+    checked = chord_facts(result.data).widened(result.lesson)
+    assert find_contradictions(result.explanation, checked) == [], result
     if result.source == "local":
         assert result.metrics is not None and result.metrics["completion_tokens"] > 0
 
@@ -45,14 +48,16 @@ def test_batch_keeps_order_and_verifies_each(sdk: Hybrid) -> None:
     results = api.chord.explain_batch(items, use_cache=False)
     assert [r.data.symbol for r in results] == items
     for r in results:
-        assert r.verified and r.explanation
-        assert find_contradictions(r.explanation, chord_facts(r.data)) == []
+        assert r.verified and r.explanation and r.lesson is not None
+        assert find_contradictions(r.explanation, chord_facts(r.data).widened(r.lesson)) == []
 
 
 def test_progression_and_scale(sdk: Hybrid) -> None:
     result = api.progression.analyze("Dm7 G7 Cmaj7", use_cache=False)
     assert result.data.key == "C major" and result.verified and result.explanation
-    assert find_contradictions(result.explanation, progression_facts(result.data)) == []
+    checked = progression_facts(result.data).widened(result.lesson)
+    assert find_contradictions(result.explanation, checked) == []
+    assert "Cadences" in result.explanation  # the lesson: G7 to Cmaj7 is an authentic cadence
     scale = api.scale.explain("D", "dorian", use_cache=False)
     assert scale.data.notes == ("D", "E", "F", "G", "A", "B", "C") and scale.verified
 
@@ -92,7 +97,10 @@ def test_cli_explain_json(model_path: Path, tmp_path: Path) -> None:
     result = json.loads(out.stdout)
     assert result["data"]["notes"] == ["G", "B", "D", "F"]
     assert result["verified"] is True and result["explanation"]
-    assert find_contradictions(result["explanation"], chord_facts(build_chord("G7"))) == []
+    lesson = teach_chord(build_chord("G7"), "intermediate")
+    assert result["lesson"]["text"] == lesson.text and result["explanation"].endswith(lesson.text)
+    checked = chord_facts(build_chord("G7")).widened(lesson)
+    assert find_contradictions(result["explanation"], checked) == []
     free = subprocess.run(
         [
             sys.executable,

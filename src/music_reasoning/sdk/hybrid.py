@@ -323,7 +323,7 @@ class Hybrid:
                     code = getattr(exc, "code", "INFERENCE_FAILED")
                     corrections.append(
                         f"{backend.name} regeneration failed [{code}]; "
-                        "replaced by a sentence built from the facts"
+                        "replaced by the explanation built from the facts"
                     )
                     return _Outcome(facts.sentence, "deterministic", metrics, cacheable=False)
             text = _strip_echo(text, facts)
@@ -339,7 +339,7 @@ class Hybrid:
             else:
                 corrections.append(
                     f"{backend.name} answer contradicted the facts ({what}); "
-                    "replaced by a sentence built from the facts"
+                    "replaced by the explanation built from the facts"
                 )
         return _Outcome(facts.sentence, "deterministic", metrics)
 

@@ -305,6 +305,14 @@ def _chord_built(w: _Writer, info: ChordInfo) -> list[str]:
 def _chord_bass(w: _Writer, info: ChordInfo) -> list[str]:
     if info.bass == info.root:
         return [f"With the root {w.n(info.root)} lowest, it is in root position."]
+    upper = info.symbol.split("/")[0]
+    if info.inversion is None and info.bass in info.notes:  # Am/G: the G adds a seventh
+        if not _parses(upper):
+            return [f"Its lowest note is {w.n(info.bass)}."]
+        return [
+            f"Its bass {w.n(info.bass)} is not in the {w.c(upper)} triad: "
+            f"it adds a tone below it, which the notes above count."
+        ]
     if info.inversion is None:
         return [f"Its bass {w.n(info.bass)} is not a chord tone: it sounds under the chord."]
     which = _ORDINALS.get(info.inversion, f"{info.inversion}th")
@@ -312,6 +320,8 @@ def _chord_bass(w: _Writer, info: ChordInfo) -> list[str]:
 
 
 def _inversions(w: _Writer, info: ChordInfo, base: str) -> list[str]:
+    if info.inversion is None and info.bass != info.root:
+        return []  # a bass outside the named chord (Am/G): its positions are another chord's
     tones = [n for n, iv in zip(info.notes, info.intervals, strict=True) if int(iv[1:]) <= 7]
     if len(tones) > 4 or len(tones) < 3:
         return []
@@ -335,7 +345,7 @@ def _placements(w: _Writer, places: tuple[KeyPlacement, ...], *, limit: int) -> 
     for p in places[:limit]:
         scales = " and ".join(s.replace("_", " ") for s in p.scales)
         scales = "" if p.mode == "major" else f"{scales}, "
-        spelled = f", spelled {w.c(p.symbol)}" if p.symbol != places[0].symbol else ""
+        spelled = f", spelled {w.c(p.symbol)}" if p.respelled else ""
         parts.append(f"{w.r(p.numeral)} in {w.k(p.key)} ({scales}{p.function} function{spelled})")
     return _join(parts)
 
@@ -344,9 +354,12 @@ def _chord_keys(w: _Writer, symbol: str) -> list[str]:
     places = keys_containing(symbol)
     if not places:
         return ["No major, natural minor or harmonic minor key contains all of its notes."]
-    first = places[0]
+    first = next((p for p in places if not p.respelled), places[0])
     if not w.at_least("intermediate"):
-        return [f"It belongs to {w.k(first.key)}, where it is the {w.r(first.numeral)} chord."]
+        spelled = f" (spelled {w.c(first.symbol)})" if first.respelled else ""
+        return [
+            f"It belongs to {w.k(first.key)}, where it is the {w.r(first.numeral)} chord{spelled}."
+        ]
     major = tuple(p for p in places if p.mode == "major")
     minor = tuple(p for p in places if p.mode == "minor")
     limit = 4 if w.at_least("advanced") else 2
@@ -614,6 +627,11 @@ def teach_scale(info: ScaleInfo, level: Level = "intermediate") -> Lesson:
             related.append(
                 f"It uses the notes of {w.k(info.relative)}, starting on its degree {degree}, "
                 f"{w.n(info.root)}."
+            )
+        elif info.type in ("harmonic_minor", "melodic_minor"):  # altered: not the same notes
+            related.append(
+                f"Its relative key is {w.k(info.relative)}, the relative of "
+                f"{w.k(info.root + ' natural minor')}, whose notes this scale alters."
             )
         else:
             related.append(

@@ -244,6 +244,9 @@ def spell_in_key(pc: int, key: Key, *, sharp: bool | None = None) -> str:
     if pc in diatonic:
         return diatonic[pc]
     options = enharmonic_spellings(pc)
+    natural = [o for o in options if len(o) == 1]
+    if natural and sharp is None:  # C in D major is bVII (C), not #VI (B#)
+        return natural[0]
     if sharp is None:
         sharp = _backend.key_sharps(key.tonic, key.mode) > 0
     wanted = "#" if sharp else "b"

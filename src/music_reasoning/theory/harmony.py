@@ -34,8 +34,13 @@ from functools import lru_cache
 from typing import Any
 
 from music_reasoning.theory import _backend
-from music_reasoning.theory._chord_table import TEMPLATES, template_for, template_matching
-from music_reasoning.theory._keys import ChordItem, Key, respell
+from music_reasoning.theory._chord_table import (
+    INTERVAL_SEMITONES,
+    TEMPLATES,
+    template_for,
+    template_matching,
+)
+from music_reasoning.theory._keys import ChordItem, Key
 from music_reasoning.theory._roman import function_of, roman_numeral
 from music_reasoning.theory._symbols import ChordSpec, parse_symbol
 from music_reasoning.theory.notes import accidental_count, parse_note, pitch_class, spell_above
@@ -65,6 +70,7 @@ _TONICS = {
 }
 _EXHAUSTIVE_LIMIT = 5000
 _DEGREE_ORDER = (1, 5, 4, 2, 6, 3, 7)
+_LETTERS = "CDEFGAB"
 
 
 def _plain(value: Any) -> Any:
@@ -120,6 +126,8 @@ class KeyPlacement(_Dict):
         numeral: Roman numeral in the key (``V7``, ``IVmaj7``).
         function: ``tonic``, ``predominant``, ``dominant`` or ``other``.
         symbol: The chord spelled in the key.
+        respelled: Whether that spelling differs from the chord as given (``F#`` for
+            ``Gb`` in B major; ``E#dim7`` for ``Bdim7`` in F# minor).
     """
 
     tonic: str
@@ -129,6 +137,7 @@ class KeyPlacement(_Dict):
     numeral: str
     function: str
     symbol: str
+    respelled: bool = False
 
     @property
     def key(self) -> str:
@@ -329,29 +338,68 @@ def keys_containing(symbol: str) -> tuple[KeyPlacement, ...]:
     spec = _spec(symbol).with_root(_spec(symbol).root, None)
     root_pc = pitch_class(spec.root)
     chord_pcs = frozenset((root_pc + o) % 12 for o in spec.pcs)
+    # The root first; then, for symmetric chords (dim7, aug), any tone that builds the
+    # same sound (B-D-F-Ab is E#-G#-B-D in F# minor: viio7 there, not ivo7).
+    roots = [
+        root_pc,
+        *sorted(
+            p
+            for p in chord_pcs - {root_pc}
+            if frozenset((p + o) % 12 for o in spec.pcs) == chord_pcs
+        ),
+    ]
     out = []
     for mode in ("major", "minor"):
         scales = ("major",) if mode == "major" else ("natural_minor", "harmonic_minor")
         for tonic in _TONICS[mode]:
-            inside = tuple(s for s in scales if chord_pcs <= _scale_pcs(tonic, s))
-            if not inside:
+            found = [
+                (s, root)
+                for s in scales
+                for root in [_diatonic_root(spec, roots, get_scale(tonic, s).notes)]
+                if root is not None
+            ]
+            if not found:
                 continue
             key = Key(tonic, mode)
-            item = ChordItem(0, spec.root + spec.suffix, spec)
-            spelled = respell(item, key)
+            spelled = spec.with_root(found[0][1], None)
+            item = ChordItem(0, spelled.root + spelled.suffix, spelled)
             degree, _ = _backend.key_degree(tonic, mode, spelled.root)
             out.append(
                 KeyPlacement(
                     tonic=tonic,
                     mode=mode,
-                    scales=inside,
+                    scales=tuple(s for s, _ in found),
                     degree=degree,
                     numeral=roman_numeral(item, spelled, key, 0),
                     function=function_of(item, key, None),
                     symbol=spelled.root + spelled.suffix,
+                    respelled=spelled.root != spec.root,
                 )
             )
     return tuple(sorted(out, key=lambda p: (p.mode != "major", _DEGREE_ORDER.index(p.degree))))
+
+
+def _diatonic_root(spec: ChordSpec, roots: list[int], scale: tuple[str, ...]) -> str | None:
+    """The scale's spelling of a root on which every chord tone is a diatonic step away.
+
+    Each tone must be the scale's own note, on the letter its interval number names (a
+    third two letters up, a seventh six): a chord matched by sound alone is not in the
+    key (B-D-E#-G# sounds like Bdim7 but is no stack of thirds in F# minor).
+    """
+    by_pc = {pitch_class(n): n for n in scale}
+    for root_pc in roots:
+        root = by_pc.get(root_pc)
+        if root is None:
+            continue
+        first = _LETTERS.index(root[0])
+        for interval in spec.intervals:
+            note = by_pc.get((root_pc + INTERVAL_SEMITONES[interval]) % 12)
+            number = int("".join(ch for ch in interval if ch.isdigit()))
+            if note is None or _LETTERS.index(note[0]) != (first + number - 1) % 7:
+                break
+        else:
+            return root
+    return None
 
 
 def _motion(source: str, target: str) -> int:

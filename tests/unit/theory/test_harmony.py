@@ -237,3 +237,36 @@ def test_new_scale_types() -> None:
     assert half_whole.formula == "H-W-H-W-H-W-H-W"
     m21 = music21.scale.OctatonicScale("C", mode="m2")
     assert _pcs(half_whole.notes) == {p.pitchClass for p in m21.getPitches("C4", "B4")}
+
+
+@pytest.mark.parametrize(
+    ("symbol", "key", "numeral", "spelled"),
+    [
+        ("Bdim7", "F# minor", "viio7", "E#dim7"),  # an independent audit found "ivo7"
+        ("Bdim7", "C minor", "viio7", "Bdim7"),
+        ("Caug", "F minor", "III+", "Abaug"),  # not "V+": G# is not in F minor
+        ("Bm7b5", "A minor", "iiø7", "Bm7b5"),
+    ],
+)
+def test_a_chord_is_placed_in_a_key_by_its_spelling_not_its_sound(
+    symbol: str, key: str, numeral: str, spelled: str
+) -> None:
+    (place,) = [p for p in keys_containing(symbol) if p.key == key]
+    assert (place.numeral, place.symbol) == (numeral, spelled)
+    assert place.respelled == (spelled != symbol)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "absent"),
+    [
+        ("Bm7b5", "F# minor"),  # F natural is not in F# minor
+        ("F#m", "Bb minor"),  # VI in Bb minor is Gb major
+        ("Abm", "C minor"),  # Cb is not in C minor
+        ("Cm6", "E minor"),
+        ("CmMaj7", "E minor"),
+    ],
+)
+def test_a_chord_whose_spelling_leaves_the_key_is_not_placed_there(
+    symbol: str, absent: str
+) -> None:
+    assert absent not in {p.key for p in keys_containing(symbol)}

@@ -171,3 +171,19 @@ def test_invalid_key_argument() -> None:
     with pytest.raises(InvalidInputError) as excinfo:
         analyze_progression(["C"], key="H dur")
     assert "'H dur'" in excinfo.value.message
+
+
+@pytest.mark.parametrize(
+    ("chords", "chord", "roman"),
+    [
+        ("C D C D", "C", "bVII"),  # an independent audit found "B# is #VI"
+        ("G F C G", "F", "bVII"),
+        ("E D A E", "D", "bVII"),
+    ],
+)
+def test_a_chord_outside_the_key_keeps_its_natural_spelling(
+    chords: str, chord: str, roman: str
+) -> None:
+    info = analyze_progression(chords.split())
+    (found,) = {(a.chord, a.roman) for a in info.analysis if a.input == chord}
+    assert found == (chord, roman)
