@@ -23,6 +23,7 @@ substitutes, voice leading, degree-by-degree detail).
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -213,8 +214,25 @@ def _join(items: list[str]) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+_ROMAN_START = re.compile(
+    r"[b#]?(?:VII|III|VI|IV|II|V|I|vii|iii|vi|iv|ii|v|i)(?=$|[-\s0-9/°ø+]|maj|add|sus)"
+)
+
+
 def _a(word: str) -> str:
-    return f"an {word}" if word[:1].lower() in "aeio" else f"a {word}"
+    """``an`` before a vowel sound, letter names included ("an F#", "an E minor")."""
+    if _ROMAN_START.match(word):  # numerals are read as numbers: "a ii-V-I", "a IV chord"
+        return f"a {word}"
+    letter = word[:1] in "AEFHLMNRSX" and word[1:2] in ("", " ", "#", "b", "-")
+    vowel = word[:1] in "aeioAEIO" or letter
+    return f"an {word}" if vowel else f"a {word}"
+
+
+def _nth(number: int) -> str:
+    """2 -> ``2nd``, 3 -> ``3rd``, 6 -> ``6th``."""
+    return (
+        f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number if number < 20 else number % 10, 'th') }"
+    )
 
 
 def _interval_words(interval: str) -> str:
@@ -521,9 +539,9 @@ def _compare(w: _Writer, info: ScaleInfo) -> list[str]:
             change = (pitch_class(mine.note) - pitch_class(theirs.note) + 6) % 12 - 6
             if change:
                 word = "raised" if change > 0 else "lowered"
+                number = int(_degree_mark(mine.interval).lstrip("#b"))
                 diffs.append(
-                    f"a {word} {_degree_mark(mine.interval).lstrip('#b')}th-degree "
-                    f"{w.n(mine.note)} instead of {w.n(theirs.note)}"
+                    f"a {word} {_nth(number)} degree {w.n(mine.note)} instead of {w.n(theirs.note)}"
                 )
         if not diffs:
             return [f"It has the same notes as {ref_name}."]
