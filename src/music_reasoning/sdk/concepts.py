@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from music_reasoning.errors import InvalidInputError
 from music_reasoning.sdk._types import ExplanationResult
-from music_reasoning.sdk.teacher import LEVELS, check_level
+from music_reasoning.sdk.teacher import LEVELS, check_level, interval_words
 from music_reasoning.theory import RealizedChord, get_scale, realize_progression
 from music_reasoning.theory.notes import pitch_class, spell_above
 from music_reasoning.theory.realize import parse_key_name
@@ -52,17 +52,6 @@ __all__ = [
 
 Mode = Literal["major", "minor", "any"]
 _DEFAULT_TONIC = {"major": "C", "minor": "A"}
-_QUALITY = {"P": "perfect", "M": "major", "m": "minor", "A": "augmented", "d": "diminished"}
-_NUMBER = {
-    1: "unison",
-    2: "second",
-    3: "third",
-    4: "fourth",
-    5: "fifth",
-    6: "sixth",
-    7: "seventh",
-    8: "octave",
-}
 
 
 # ---------------------------------------------------------------- the schema
@@ -222,10 +211,6 @@ class ConceptInfo:
         }
 
 
-def _interval_words(name: str) -> str:
-    return f"{_QUALITY[name[0]]} {_NUMBER[int(name[1:])]}"
-
-
 def _realize(example: _Example, tonic: str, mode: str) -> ConceptExample:
     key = f"{tonic} {mode}"
     chords: tuple[RealizedChord, ...] = ()
@@ -242,7 +227,7 @@ def _realize(example: _Example, tonic: str, mode: str) -> ConceptExample:
         semis = (pitch_class(upper) - pitch_class(tonic)) % 12 or (12 if "8" in spec[0] else 0)
         notes = (tonic, upper)
         text = (
-            f"{_interval_words(spec[0])} above {tonic}: {upper} "
+            f"{interval_words(spec[0])} above {tonic}: {upper} "
             f"({semis} semitone{'' if semis == 1 else 's'})"
         )
     else:

@@ -53,6 +53,7 @@ __all__ = [
     "Lesson",
     "Level",
     "check_level",
+    "interval_words",
     "teach_chord",
     "teach_progression",
     "teach_scale",
@@ -235,11 +236,15 @@ def _nth(number: int) -> str:
     )
 
 
-def _interval_words(interval: str) -> str:
+def interval_words(interval: str) -> str:
+    """An interval's name in words (``m3`` -> ``minor third``, ``P1`` -> ``perfect unison``)."""
     quality, number = interval[0], int(interval[1:])
-    if interval == "P1":
-        return "root"
     return f"{_QUALITY_WORDS.get(quality, quality)} {_NUMBER_WORDS.get(number, str(number))}"
+
+
+def _interval_words(interval: str) -> str:
+    """As :func:`interval_words`, but a chord's unison is its root."""
+    return "root" if interval == "P1" else interval_words(interval)
 
 
 def _semitones(low: str, high: str, number: int) -> int:
