@@ -35,6 +35,12 @@ class GenerationParams:
 
     ``temperature`` 0 means greedy decoding.  ``timeout`` is the wall-clock budget
     in seconds for the whole call; when it passes, decoding stops.
+
+    ``banned_words`` are whole words the model must not write (``F#``, ``vi``): the
+    local engine never samples the token that would complete one, written with or
+    without a leading space.  ``allowed_words`` stay writable where a banned word's
+    tokens begin one of them (``F`` banned, ``F#`` allowed: after `` F`` only the
+    continuation towards ``F#`` may follow).  Remote engines ignore both.
     """
 
     temperature: float = PRESETS[DEFAULT_PRESET]
@@ -45,6 +51,8 @@ class GenerationParams:
     stop: tuple[str, ...] = field(default_factory=tuple)
     seed: int = DEFAULT_SEED
     timeout: float = 30.0
+    banned_words: tuple[str, ...] = ()
+    allowed_words: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as plain JSON-ready values."""
@@ -57,6 +65,8 @@ class GenerationParams:
             "stop": list(self.stop),
             "seed": self.seed,
             "timeout": self.timeout,
+            "banned_words": list(self.banned_words),
+            "allowed_words": list(self.allowed_words),
         }
 
 

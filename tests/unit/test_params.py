@@ -5,7 +5,13 @@ import logging
 import pytest
 
 from music_reasoning.errors import InvalidInputError
-from music_reasoning.params import PRESETS, resolve_params, validate_prompt, validate_prompts
+from music_reasoning.params import (
+    PRESETS,
+    GenerationParams,
+    resolve_params,
+    validate_prompt,
+    validate_prompts,
+)
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t"])
@@ -113,3 +119,10 @@ def test_timeout_must_be_a_number_not_a_bool(timeout: object) -> None:
 def test_temperature_must_be_a_number_not_a_bool(temperature: bool) -> None:
     with pytest.raises(InvalidInputError, match="number"):
         resolve_params(temperature=temperature)
+
+
+def test_banned_words_default_to_none_and_survive_to_dict() -> None:
+    assert GenerationParams().banned_words == () and GenerationParams().allowed_words == ()
+    params = GenerationParams(banned_words=("F#", "vi"), allowed_words=("F",))
+    assert params.to_dict()["banned_words"] == ["F#", "vi"]
+    assert params.to_dict()["allowed_words"] == ["F"]

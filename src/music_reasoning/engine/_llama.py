@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import math
 import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,9 @@ _GGML_LEVELS = {_GGML_LOG_ERROR: logging.WARNING}
 _log_lock = threading.Lock()
 _log_state: dict[str, Any] = {"callback": None, "verbose": False, "last_error": None}
 _PENALTY_LAST_N = 64
+#: What may follow a word inside one token and still leave the word whole ("#," "#m7").
+_WORD_ENDS = (*" ,.;:!?)]}'\"-/\n", *"0123456789", "m", "M", "maj", "dim", "aug", "sus", "\u00b0")
+_BANS_CACHE_SIZE = 64  # token rules of recent banned-word sets (a regeneration reuses them)
 # llama.cpp's model loader is not safe to run twice at once in one process (a vocab-only
 # read beside a full load has ended the process without a word), so every open of a
 # model file -- load, metadata read, quantization -- takes this lock.
@@ -133,19 +137,55 @@ def read_metadata(path: Path) -> dict[str, str]:
         model.close()
 
 
+@dataclass(frozen=True)
+class _Bans:
+    """Banned words as token rules (see :meth:`LlamaBackend.bans`).
+
+    ``always``: tokens that are a whole banned word by themselves (`` F``, ``vi``).
+    ``after``: (tokens just sampled) -> tokens that would complete a banned word there
+    (after `` F``, ``#`` completes `` F#``: this vocabulary has no ``F#`` token).
+    ``only``: (tokens just sampled, which spell a banned word that begins an allowed
+    one) -> the only tokens that may follow (after `` F`` in D major, ``#``).
+    ``lengths``: the tail lengths to look up in ``after`` and ``only``.
+    """
+
+    always: tuple[int, ...] = ()
+    after: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict)
+    only: dict[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict)
+    lengths: tuple[int, ...] = ()
+
+    def ids(self, recent: Sequence[int]) -> tuple[list[int], tuple[int, ...] | None]:
+        """(tokens banned now, the only tokens allowed now or None) after ``recent``."""
+        banned = list(self.always)
+        only: tuple[int, ...] | None = None
+        n = len(recent)
+        for k in self.lengths:
+            if k > n:
+                break
+            tail = tuple(recent[n - k + i] for i in range(k))
+            banned += self.after.get(tail, ())
+            only = self.only.get(tail, only)
+        return banned, only
+
+
+_NO_BANS = _Bans()
+
+
 class _Sampler:
-    """One sequence's sampler: llama.cpp's native chain plus the repeat penalty.
+    """One sequence's sampler: llama.cpp's native chain, the repeat penalty and bans.
 
     The penalty is llama.cpp's own rule (a logit > 0 is divided by it, otherwise
     multiplied) over the last ``_PENALTY_LAST_N`` sampled tokens, but applied to those
     few logits in place: llama.cpp's penalties sampler visits every candidate of the
     262k-token vocabulary, which cost 0.7 ms per token here (most of the sampling time).
+    Banned tokens get -inf the same way, before the chain or the arg-max sees them.
     Greedy decoding (temperature 0) takes the arg-max of the logits directly.
     """
 
-    def __init__(self, chain: Any | None, penalty: float) -> None:
+    def __init__(self, chain: Any | None, penalty: float, bans: _Bans = _NO_BANS) -> None:
         self.chain = chain
         self.penalty = penalty
+        self.bans = bans
         self.recent: deque[int] = deque(maxlen=_PENALTY_LAST_N)
 
     def close(self) -> None:
@@ -213,6 +253,9 @@ class LlamaBackend:
         self.bos_token = int(llama_cpp.llama_vocab_bos(self._vocab))
         self.metadata: dict[str, str] = self._model.metadata()
         self._piece = ctypes.create_string_buffer(256)
+        self._bans_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], _Bans] = {}
+        self._forms_cache: dict[str, tuple[tuple[int, ...], ...]] = {}  # a word's tokens
+        self._extended_cache: dict[int, tuple[int, ...]] = {}
 
     # -- model facts ---------------------------------------------------------------
     @property
@@ -319,14 +362,86 @@ class LlamaBackend:
 
     def new_sampler(self, params: GenerationParams, seed: int) -> _Sampler:
         """Build a native sampler chain for one sequence (see :class:`_Sampler`)."""
+        bans = self.bans(params.banned_words, params.allowed_words)
         if params.temperature <= 0.0:
-            return _Sampler(None, params.repeat_penalty)
+            return _Sampler(None, params.repeat_penalty, bans)
         chain = _internals.LlamaSampler()
         chain.add_top_k(params.top_k)
         chain.add_top_p(params.top_p, 1)
         chain.add_temp(params.temperature)
         chain.add_dist(seed)
-        return _Sampler(chain, params.repeat_penalty)
+        return _Sampler(chain, params.repeat_penalty, bans)
+
+    def _forms(self, words: Iterable[str]) -> set[tuple[int, ...]]:
+        """Each word's tokens, written with and without a leading space."""
+        out: set[tuple[int, ...]] = set()
+        for word in words:
+            forms = self._forms_cache.get(word)
+            if forms is None:
+                forms = tuple(
+                    tokens
+                    for form in (word, " " + word)
+                    if (tokens := tuple(self.tokenize(form, add_special=False)))
+                )
+                self._forms_cache[word] = forms
+            out.update(forms)
+        return out
+
+    def _extended(self, token: int) -> tuple[int, ...]:
+        """``token`` and the tokens that are its text plus a word's end (``#,`` for ``#``).
+
+        This vocabulary has tokens such as ``#,`` and `` B.``: a word completed by one of
+        them must be banned (or allowed) with its plain token.
+        """
+        found = self._extended_cache.get(token)
+        if found is None:
+            text = self.piece(token).decode("utf-8", errors="replace")
+            ids = [token]
+            for tail in _WORD_ENDS:
+                ext = self.tokenize(text + tail, add_special=False)
+                if len(ext) == 1 and ext[0] != token:
+                    ids.append(ext[0])
+            found = self._extended_cache[token] = tuple(ids)
+        return found
+
+    def bans(self, banned: Sequence[str], allowed: Sequence[str] = ()) -> _Bans:
+        """Token rules that keep every ``banned`` word out of the text (cached per pair).
+
+        A word's tokens are its tokenization with and without a leading space; a token
+        is banned only where it completes a banned word, so ordinary words that share a
+        token's letters are untouched.  Where a banned word's tokens begin an
+        ``allowed`` word's (`` F`` of `` F#``), they are not banned; instead only the
+        continuations towards the allowed words may follow them.
+        """
+        if not banned:
+            return _NO_BANS
+        key = (tuple(banned), tuple(allowed))
+        cached = self._bans_cache.get(key)
+        if cached is not None:
+            return cached
+        keep = self._forms(allowed)
+        always: set[int] = set()
+        after: dict[tuple[int, ...], set[int]] = {}
+        only: dict[tuple[int, ...], set[int]] = {}
+        for tokens in self._forms(banned):
+            n = len(tokens)
+            leads = {a[n] for a in keep if len(a) > n and a[:n] == tokens}
+            if leads:
+                only.setdefault(tokens, set()).update(*(self._extended(t) for t in leads))
+            elif n == 1:
+                always.update(self._extended(tokens[0]))
+            else:
+                after.setdefault(tokens[:-1], set()).update(self._extended(tokens[-1]))
+        bans = _Bans(
+            always=tuple(sorted(always)),
+            after={k: tuple(sorted(v)) for k, v in after.items()},
+            only={k: tuple(sorted(v)) for k, v in only.items()},
+            lengths=tuple(sorted({len(k) for k in (*after, *only)})),
+        )
+        if len(self._bans_cache) >= _BANS_CACHE_SIZE:
+            self._bans_cache.pop(next(iter(self._bans_cache)))
+        self._bans_cache[key] = bans
+        return bans
 
     def sample(self, sampler: _Sampler, index: int) -> int:
         """Sample a token from the logits at batch ``index`` and record it in the chain."""
@@ -335,6 +450,17 @@ class LlamaBackend:
             for token in set(sampler.recent):
                 value = logits[token]
                 logits[token] = value * sampler.penalty if value <= 0 else value / sampler.penalty
+        only: tuple[int, ...] | None = None
+        if sampler.bans is not _NO_BANS:
+            banned, only = sampler.bans.ids(sampler.recent)
+            for token in banned:
+                logits[token] = -math.inf
+            if only is not None:  # a banned word that may go on only into an allowed one
+                array = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+                kept = array[list(only)].copy()
+                if np.isfinite(kept).any():  # else nothing may follow: leave it to the verifier
+                    array[:] = -math.inf
+                    array[list(only)] = kept
         if sampler.chain is None:  # greedy: the arg-max, without copying 262k candidates
             token = int(np.ctypeslib.as_array(logits, shape=(self._n_vocab,)).argmax())
         else:

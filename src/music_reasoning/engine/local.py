@@ -34,7 +34,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -339,7 +339,7 @@ class LocalEngine:
         if len(tokens) > 1 and tokens[0] == tokens[1] == lo.backend.bos_token:  # doubled BOS
             tokens = tokens[1:]
         stops = tuple(dict.fromkeys((*params.stop, *built.stop)))
-        return tokens, GenerationParams(**{**params.to_dict(), "stop": stops})
+        return tokens, replace(params, stop=stops)
 
     def prompt_token_count(self, question: str, history: Sequence[tuple[str, str]] = ()) -> int:
         """Tokens the rendered prompt for ``question`` (after ``history``) takes."""
@@ -479,7 +479,7 @@ class LocalEngine:
     def batch(
         self,
         prompts: Sequence[str],
-        params: GenerationParams,
+        params: GenerationParams | Sequence[GenerationParams],
         *,
         on_metrics: MetricsHook | None = None,
         on_item: Callable[[BatchItem], None] | None = None,
@@ -491,12 +491,16 @@ class LocalEngine:
         Order is preserved and failures are per item: an invalid prompt or a timed-out
         sequence becomes an item with ``error``; the others still answer.  ``timeout``
         applies to each group of parallel sequences.  ``history`` (earlier question and
-        answer turns) goes before every prompt.
+        answer turns) goes before every prompt.  ``params`` may be one per prompt (each
+        with its own banned words, say); a group's timeout is then its longest.
 
         Raises:
             InvalidInputError: ``prompts`` is one string, not a list of prompts.
         """
         prompts = validate_prompts(prompts)
+        per = [params] * len(prompts) if isinstance(params, GenerationParams) else list(params)
+        if len(per) != len(prompts):
+            raise InvalidInputError(f"{len(per)} parameter sets for {len(prompts)} prompts.")
         items: list[BatchItem | None] = [None] * len(prompts)
         valid: list[int] = []
         for i, p in enumerate(prompts):
@@ -513,7 +517,7 @@ class LocalEngine:
                 for start in range(0, len(valid), width):
                     group = valid[start : start + width]
                     self._batch_group(
-                        lo, prompts, group, params, items, on_metrics, on_item, raw, history
+                        lo, prompts, group, per, items, on_metrics, on_item, raw, history
                     )
         return [item for item in items if item is not None]
 
@@ -522,7 +526,7 @@ class LocalEngine:
         lo: _Loaded,
         prompts: Sequence[str],
         group: list[int],
-        params: GenerationParams,
+        params: Sequence[GenerationParams],
         items: list[BatchItem | None],
         on_metrics: MetricsHook | None,
         on_item: Callable[[BatchItem], None] | None,
@@ -535,7 +539,7 @@ class LocalEngine:
         requests = []
         for i in group:
             try:
-                tokens, run_params = self._tokens(lo, prompts[i], history, params, raw=raw)
+                tokens, run_params = self._tokens(lo, prompts[i], history, params[i], raw=raw)
                 if len(tokens) >= lo.settings.n_ctx:
                     raise InvalidInputError(
                         f"Prompt is {len(tokens)} tokens; the context holds {lo.settings.n_ctx}.",
@@ -547,7 +551,7 @@ class LocalEngine:
             runnable.append(i)
             requests.append(SeqRequest(tokens, run_params))
         if requests:
-            deadline = time.monotonic() + params.timeout
+            deadline = time.monotonic() + max(params[i].timeout for i in runnable)
             try:
                 ran = self._run(lo, requests, deadline=deadline)
             except MusicReasoningError as exc:

@@ -1,0 +1,60 @@
+"""Banned words as token rules: the per-step lookup, and per-prompt params in a batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from music_reasoning.config import load_settings
+from music_reasoning.engine._llama import _Bans
+from music_reasoning.engine.local import LocalEngine
+from music_reasoning.params import GenerationParams
+
+from .fake_backend import FakeBackend, FakeSampler
+
+F, SHARP, SPACE_F, A = 10, 11, 12, 13
+
+
+def test_always_banned_tokens_apply_at_every_step() -> None:
+    bans = _Bans(always=(5, 6))
+    assert bans.ids([]) == ([5, 6], None)
+    assert bans.ids([1, 2, 3]) == ([5, 6], None)
+
+
+def test_a_token_that_completes_a_banned_word_is_banned_only_after_its_start() -> None:
+    bans = _Bans(after={(SPACE_F,): (SHARP,), (A, F): (SHARP,)}, lengths=(1, 2))
+    assert bans.ids([1, SPACE_F]) == ([SHARP], None)
+    assert bans.ids([A, F]) == ([SHARP], None)
+    assert bans.ids([SPACE_F, 1]) == ([], None)
+    assert bans.ids([F]) == ([], None)
+
+
+def test_a_banned_word_that_begins_an_allowed_one_may_only_go_on_into_it() -> None:
+    bans = _Bans(only={(SPACE_F,): (SHARP,)}, lengths=(1,))
+    assert bans.ids([SPACE_F]) == ([], (SHARP,))
+    assert bans.ids([SPACE_F, SHARP]) == ([], None)
+
+
+class RecordingBackend(FakeBackend):
+    def __init__(self, scripts: dict[int, str], **kw: Any) -> None:
+        super().__init__(scripts, **kw)
+        self.params: list[GenerationParams] = []
+
+    def new_sampler(self, params: GenerationParams, seed: int) -> Any:
+        self.params.append(params)
+        return FakeSampler()
+
+
+def test_a_batch_takes_one_params_per_prompt(tmp_path: Path) -> None:
+    gguf = tmp_path / "fake.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 4096)
+    backend = RecordingBackend({0: "one", 1: "two"}, n_batch=64)
+    settings = load_settings(n_ctx=2048, n_parallel=backend.n_seq_max)
+    engine = LocalEngine(gguf, settings=settings, backend_factory=lambda path, **kw: backend)
+    per = [
+        GenerationParams(temperature=0.0, max_tokens=3, banned_words=("F#",)),
+        GenerationParams(temperature=0.0, max_tokens=3, banned_words=("vi",)),
+    ]
+    items = engine.batch(["first", "second"], per, raw=True)
+    assert all(item.ok for item in items)
+    assert [p.banned_words for p in backend.params] == [("F#",), ("vi",)]
