@@ -134,3 +134,7 @@ def test_cli_eval_scores_raw_and_hybrid_on_the_real_model(
     hybrid = reports["hybrid"]["overall"]
     assert hybrid["questions"] == 3 and hybrid["accuracy"] == 1.0 and hybrid["contradicted"] == 0
     assert sum(reports["hybrid"]["sources"].values()) == 3
+    assert hybrid["coverage"] >= 0.95 and 0.0 <= hybrid["own_words"] <= 1.0
+    assert reports["raw"]["overall"]["coverage"] < hybrid["coverage"]
+    for r in reports.values():
+        assert r["latency"]["n"] == 1 and r["latency"]["p50_ms"] > 0

@@ -637,12 +637,16 @@ def explain(concept: str, key: str | None, level: Level, as_json: bool) -> None:
 @click.option(
     "--mode",
     "modes",
-    type=click.Choice(["raw", "hybrid"]),
+    type=click.Choice(["raw", "hybrid", "deterministic"]),
     multiple=True,
-    help="Score the raw model, the hybrid SDK, or both (default).",
+    help="Score the raw model, the hybrid SDK, the deterministic lessons (no model), "
+    "or raw and hybrid (default).",
 )
 @click.option(
-    "--set", "question_set", type=click.Choice(["diagnostic", "generated", "all"]), default="all"
+    "--set",
+    "question_set",
+    type=click.Choice(["diagnostic", "generated", "concepts", "all"]),
+    default="all",
 )
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions."
@@ -658,7 +662,7 @@ def eval_command(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Measure factual accuracy per category: raw model against the hybrid SDK."""
+    """Measure accuracy, coverage, own words and latency per category and path."""
     from music_reasoning.sdk.evaluate import evaluate
 
     chosen = modes or ("raw", "hybrid")
@@ -676,14 +680,22 @@ def eval_command(
         return
     for r in reports:
         sources = ", ".join(f"{k} {v}" for k, v in sorted(r.sources.items()))
+        lat = r.latency
+        timing = f"; p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms" if lat else ""
         click.echo(
-            f"{r.mode} on {r.model} ({r.seconds:.0f} s){f'; sources: {sources}' if sources else ''}"
+            f"{r.mode} on {r.model} ({r.seconds:.0f} s{timing})"
+            f"{f'; sources: {sources}' if sources else ''}"
         )
-        click.echo(f"  {'category':20} {'n':>4} {'accuracy':>9} {'contradicted':>13} {'prose':>6}")
+        own = r.mode != "raw"
+        click.echo(
+            f"  {'category':20} {'n':>4} {'accuracy':>9} {'contradicted':>13} {'prose':>6} "
+            f"{'coverage':>9}" + (f" {'own words':>10}" if own else "")
+        )
         for name, row in [*sorted(r.categories.items()), ("overall", r.overall)]:
             click.echo(
                 f"  {name:20} {row['questions']:>4.0f} {row['accuracy']:>9.1%} "
-                f"{row['contradicted']:>13.1%} {row['prose_states_answer']:>6.1%}"
+                f"{row['contradicted']:>13.1%} {row['prose_states_answer']:>6.1%} "
+                f"{row['coverage']:>9.1%}" + (f" {row['own_words']:>10.1%}" if own else "")
             )
 
 

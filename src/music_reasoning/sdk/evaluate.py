@@ -27,19 +27,58 @@ key, quality, interval or cadence the facts do not contain.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from music_reasoning.errors import MusicReasoningError
+from music_reasoning.sdk._coverage import (
+    TeachingPoint,
+    chord_points,
+    concept_points,
+    progression_points,
+    scale_points,
+    stated,
+)
+from music_reasoning.sdk._types import ExplanationResult
+from music_reasoning.sdk.concepts import ConceptInfo, ConceptQuestion, concept_questions
 from music_reasoning.sdk.facts import Facts, chord_facts, progression_facts, scale_facts
 from music_reasoning.sdk.hybrid import Hybrid
-from music_reasoning.sdk.verify import _roman_key, _sound, extract_claims, find_contradictions
-from music_reasoning.theory import analyze_progression, build_chord, get_scale
+from music_reasoning.sdk.teacher import Lesson, Level, teach_chord, teach_progression, teach_scale
+from music_reasoning.sdk.verify import (
+    _roman_key,
+    _sound,
+    extract_claims,
+    find_contradictions,
+    normalize,
+)
+from music_reasoning.theory import (
+    ChordInfo,
+    ScaleInfo,
+    analyze_progression,
+    build_chord,
+    get_scale,
+)
 from music_reasoning.theory.notes import pitch_class, spell_above
 
-__all__ = ["EvalReport", "Question", "diagnostic_questions", "generated_questions", "run_eval"]
+__all__ = [
+    "ConceptItem",
+    "EvalReport",
+    "Question",
+    "concept_items",
+    "diagnostic_questions",
+    "generated_questions",
+    "run_eval",
+]
+
+#: The level of the teacher's lesson that ends a hybrid explanation in the eval.
+LESSON_LEVEL: Level = "intermediate"
+#: How often the model paths are timed one request at a time (every Nth question).
+LATENCY_EVERY = 10
 
 ROOTS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 CHORD_SUFFIXES = ("", "m", "7", "maj7", "m7", "dim", "aug", "m7b5", "dim7", "sus4")
@@ -88,6 +127,111 @@ class Question:
             return False
         romans = {_roman_key(a["roman"]) for a in d.get("analysis", ())}
         return all(_roman_key(r) in romans for r in self.romans)
+
+    def contradicted(self, text: str) -> bool:
+        """Whether ``text`` names something the facts (widened by what the lesson
+        computed, as the hybrid checks them) do not contain."""
+        return bool(text) and bool(find_contradictions(text, self._checked))
+
+    @cached_property
+    def _checked(self) -> Facts:
+        return self.facts.widened(self.lesson())
+
+    @cached_property
+    def points(self) -> tuple[TeachingPoint, ...]:
+        """The teaching points an explanation of the subject should state."""
+        if isinstance(self.data, ChordInfo):
+            return chord_points(self.data)
+        if isinstance(self.data, ScaleInfo):
+            return scale_points(self.data)
+        return progression_points(self.data)
+
+    def lesson(self) -> Lesson:
+        """The teacher's lesson on the subject at :data:`LESSON_LEVEL`."""
+        if isinstance(self.data, ChordInfo):
+            return teach_chord(self.data, LESSON_LEVEL)
+        if isinstance(self.data, ScaleInfo):
+            return teach_scale(self.data, LESSON_LEVEL)
+        return teach_progression(self.data, LESSON_LEVEL)
+
+
+@dataclass(frozen=True)
+class ConceptItem:
+    """A concept question (:func:`~music_reasoning.sdk.concepts.concept_questions`).
+
+    A correct answer names the concept and states its first example realized in the
+    question's key (its chords, or else its notes); the grounded path must also reach
+    that concept and key.  ``contradicted`` counts only claims true or false on their
+    own terms: a chord's numeral in a named key, a note an interval above another.
+    """
+
+    question: ConceptQuestion
+    category: str = "concept"
+
+    @property
+    def text(self) -> str:
+        return self.question.question
+
+    @cached_property
+    def _info(self) -> ConceptInfo:
+        from music_reasoning.sdk.concepts import explain_concept
+
+        data = explain_concept(self.question.concept, key=self.question.key).data
+        assert isinstance(data, ConceptInfo)
+        return data
+
+    @cached_property
+    def points(self) -> tuple[TeachingPoint, ...]:
+        example = self._info.examples[0]
+        return concept_points(
+            self._info.definition, (c.symbol for c in example.chords), example.notes
+        )
+
+    def stated_by(self, text: str) -> bool:
+        """Whether ``text`` names the concept and states its realized example."""
+        named = self._info.name.lower() in text.lower()
+        return named and self.points[1].stated_by(text)
+
+    def contradicted(self, text: str) -> bool:
+        return bool(text) and bool(_false_relations(text))
+
+    def holds(self, result: ExplanationResult | None) -> bool:
+        """Whether the grounded path reached the concept in the question's key."""
+        data = result.data if result is not None else None
+        return (
+            isinstance(data, ConceptInfo)
+            and data.id == self.question.concept
+            and data.key == self.question.key
+        )
+
+
+def _false_relations(text: str) -> list[str]:
+    """Claims wrong on their own terms: "G7 is the V7 of F major", "the M3 of C is Eb"."""
+    claims = extract_claims(normalize(text))
+    problems = []
+    for symbol, roman, key in dict.fromkeys(claims.keyed):
+        try:
+            actual = analyze_progression([symbol], key=key).analysis[0].roman
+        except MusicReasoningError:
+            continue
+        if _roman_key(actual) != _roman_key(roman):
+            problems.append(f"calls {symbol} the {roman} of {key}; it is {actual}")
+    for low, interval, high in dict.fromkeys(claims.relations):
+        try:
+            true_note = spell_above(low, interval)
+        except MusicReasoningError:
+            continue
+        if pitch_class(true_note) != pitch_class(high):
+            problems.append(f"says the {interval} of {low} is {high}; it is {true_note}")
+    return problems
+
+
+def concept_items() -> list[ConceptItem]:
+    """The concept set: every knowledge-base entry asked three ways (291 questions)."""
+    return [ConceptItem(q) for q in concept_questions()]
+
+
+Item = Question | ConceptItem
 
 
 def _all_notes(d: dict[str, Any]) -> list[str]:
@@ -220,11 +364,27 @@ class _Tally:
     correct: int = 0
     contradicted: int = 0
     prose: int = 0
+    points: int = 0
+    points_stated: int = 0
+    own_words: int = 0
+    first_try: int = 0
+    per_point: dict[str, list[int]] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
 
 
 @dataclass
 class EvalReport:
-    """Accuracy per category for one backend and mode."""
+    """Accuracy, coverage, own-words share and latency per category for one mode.
+
+    ``categories`` and ``overall`` rows hold ``questions``, ``accuracy``,
+    ``contradicted``, ``prose_states_answer`` and ``coverage`` (the share of teaching
+    points the answers state); hybrid and deterministic rows add ``own_words`` (the
+    share whose text has the model's own words, verified: source ``local``/``cloud``)
+    and ``own_words_first_try`` (the same, with no regeneration).  ``points`` is the
+    coverage of each teaching point per category.  ``latency`` is p50/p95 in ms of
+    single requests (every question in deterministic mode; every
+    :data:`LATENCY_EVERY`-th, after scoring, on the model paths).
+    """
 
     mode: str
     model: str
@@ -233,6 +393,9 @@ class EvalReport:
     seconds: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
     sources: dict[str, int] = field(default_factory=dict)
+    points: dict[str, dict[str, float]] = field(default_factory=dict)
+    latency: dict[str, Any] = field(default_factory=dict)
+    uncovered: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,76 +404,201 @@ class EvalReport:
             "categories": self.categories,
             "overall": self.overall,
             "sources": self.sources,
+            "points": self.points,
+            "latency": self.latency,
             "seconds": self.seconds,
             "failures": self.failures[:20],
+            "uncovered": self.uncovered[:20],
         }
 
 
-def _summarise(t: _Tally) -> dict[str, float]:
-    return {
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _percentiles(ms: Sequence[float]) -> dict[str, float]:
+    if not ms:
+        return {}
+    if len(ms) == 1:
+        return {"n": 1, "p50_ms": ms[0], "p95_ms": ms[0]}
+    cuts = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"n": len(ms), "p50_ms": statistics.median(ms), "p95_ms": cuts[94]}
+
+
+def _summarise(t: _Tally, mode: str) -> dict[str, float]:
+    row = {
         "questions": t.total,
-        "accuracy": t.correct / t.total if t.total else 0.0,
-        "contradicted": t.contradicted / t.total if t.total else 0.0,
-        "prose_states_answer": t.prose / t.total if t.total else 0.0,
+        "accuracy": _share(t.correct, t.total),
+        "contradicted": _share(t.contradicted, t.total),
+        "prose_states_answer": _share(t.prose, t.total),
+        "coverage": _share(t.points_stated, t.points),
     }
+    if mode != "raw":
+        row["own_words"] = _share(t.own_words, t.total)
+        row["own_words_first_try"] = _share(t.first_try, t.total)
+    row.update(_percentiles(t.latencies))
+    return row
+
+
+@dataclass
+class _Verdict:
+    item: Item
+    body: str
+    correct: bool
+    contradicted: bool
+    stated: bool
+    result: ExplanationResult | None = None
+    latency_ms: float | None = None
+
+
+def _score_raw(group: Sequence[Item], texts: Sequence[str | None]) -> list[_Verdict]:
+    out = []
+    for q, text in zip(group, texts, strict=True):
+        body = text or ""
+        contradicted = q.contradicted(body)
+        stated_ = bool(body) and q.stated_by(body)
+        out.append(_Verdict(q, body, stated_ and not contradicted, contradicted, stated_))
+    return out
+
+
+def _judge(q: Item, r: ExplanationResult | None, ms: float | None = None) -> _Verdict:
+    body = (r.explanation if r is not None else None) or ""
+    contradicted = q.contradicted(body)
+    stated_ = bool(body) and q.stated_by(body)
+    holds = q.holds(r) and stated_ if isinstance(q, ConceptItem) else q.data_holds_answer()
+    return _Verdict(q, body, holds and not contradicted, contradicted, stated_, r, ms)
+
+
+def _answer(q: Item, hybrid: Hybrid) -> ExplanationResult | None:
+    if isinstance(q, ConceptItem):
+        from music_reasoning.sdk.question import explain_question
+
+        return explain_question(q.text, hybrid=hybrid, use_cache=False, level=LESSON_LEVEL)
+    return hybrid.explain(q.data, q.facts, use_cache=False, lesson=q.lesson())
+
+
+def _score_hybrid(group: Sequence[Item], hybrid: Hybrid, *, one_by_one: bool) -> list[_Verdict]:
+    if one_by_one:  # no model: each answer is timed on its own
+        out = []
+        for q in group:
+            started = time.perf_counter()
+            r = _answer(q, hybrid)
+            out.append(_judge(q, r, (time.perf_counter() - started) * 1000))
+        return out
+    subjects = [q for q in group if isinstance(q, Question)]
+    results = hybrid.explain_many(
+        [(q.data, q.facts) for q in subjects],
+        use_cache=False,
+        lessons=[q.lesson() for q in subjects],
+    )
+    answered: dict[int, ExplanationResult | None] = {
+        id(q): r for q, r in zip(subjects, results, strict=True)
+    }
+    return [
+        _judge(q, answered[id(q)] if isinstance(q, Question) else _answer(q, hybrid)) for q in group
+    ]
+
+
+def _own_words(r: ExplanationResult | None) -> tuple[bool, bool]:
+    """Whether the model's own verified words are in the answer, and at the first try."""
+    if r is None or r.source not in ("local", "cloud"):
+        return False, False
+    return True, not any("regenerated" in c for c in r.corrections)
 
 
 def run_eval(
-    questions: Sequence[Question],
+    questions: Sequence[Item],
     *,
     mode: str,
     hybrid: Hybrid | None = None,
     ask_raw: Callable[[list[str]], list[str | None]] | None = None,
     model: str = "",
     progress: Callable[[int], object] | None = None,
+    latency_every: int | None = None,
 ) -> EvalReport:
-    """Score ``questions`` in ``mode`` (``raw`` or ``hybrid``), eight at a time.
+    """Score ``questions`` in ``mode`` (``raw``, ``hybrid`` or ``deterministic``).
 
-    ``ask_raw`` answers plain questions in raw mode (None for a failed item);
-    ``hybrid`` answers in hybrid mode.
+    ``ask_raw`` answers plain questions in raw mode (None for a failed item), eight at
+    a time; ``hybrid`` answers in the other modes (chords, scales and progressions with
+    the teacher's lesson, concepts through :func:`~music_reasoning.sdk.question.
+    explain_question`).  In deterministic mode every answer is timed; in the others,
+    with ``latency_every=N``, every Nth question is asked again on its own and timed.
     """
+    if mode == "raw" and ask_raw is None:
+        raise ValueError("raw mode needs ask_raw")
+    if mode != "raw" and hybrid is None:
+        raise ValueError(f"{mode} mode needs a Hybrid")
     started = time.perf_counter()
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     report = EvalReport(mode=mode, model=model)
     for start in range(0, len(questions), 8):
         group = list(questions[start : start + 8])
-        if mode == "raw":
-            if ask_raw is None:
-                raise ValueError("raw mode needs ask_raw")
-            texts = ask_raw([q.text for q in group])
-            verdicts = []
-            for q, text in zip(group, texts, strict=True):
-                body = text or ""
-                contradicted = bool(find_contradictions(body, q.facts)) if body else False
-                stated = bool(body) and q.stated_by(body)
-                verdicts.append((q, body, stated and not contradicted, contradicted, stated))
+        if ask_raw is not None and mode == "raw":
+            verdicts = _score_raw(group, ask_raw([q.text for q in group]))
         else:
-            if hybrid is None:
-                raise ValueError("hybrid mode needs a Hybrid")
-            results = hybrid.explain_many([(q.data, q.facts) for q in group], use_cache=False)
-            verdicts = []
-            for q, r in zip(group, results, strict=True):
-                report.sources[r.source] = report.sources.get(r.source, 0) + 1
-                body = r.explanation or ""
-                contradicted = bool(find_contradictions(body, q.facts)) if body else False
-                stated = bool(body) and q.stated_by(body)
-                correct = q.data_holds_answer() and not contradicted
-                verdicts.append((q, body, correct, contradicted, stated))
-        for q, body, correct, contradicted, stated in verdicts:
-            for name in (q.category, "all"):
-                t = tallies[name]
-                t.total += 1
-                t.correct += correct
-                t.contradicted += contradicted
-                t.prose += stated
-            if not correct:
-                report.failures.append({"category": q.category, "question": q.text, "answer": body})
+            assert hybrid is not None
+            verdicts = _score_hybrid(group, hybrid, one_by_one=mode == "deterministic")
+        for v in verdicts:
+            _tally(report, tallies, v)
         if progress:
             progress(len(group))
-    report.categories = {k: _summarise(v) for k, v in tallies.items() if k != "all"}
-    report.overall = _summarise(tallies["all"])
     report.seconds = time.perf_counter() - started
+    if latency_every:
+        for q in questions[::latency_every]:
+            ms = _time_one(q, mode, hybrid, ask_raw)
+            tallies[q.category].latencies.append(ms)
+            tallies["all"].latencies.append(ms)
+    report.categories = {k: _summarise(v, mode) for k, v in tallies.items() if k != "all"}
+    report.overall = _summarise(tallies["all"], mode)
+    report.points = {
+        k: {p: _share(sum(hits), len(hits)) for p, hits in v.per_point.items()}
+        for k, v in tallies.items()
+    }
+    lat = tallies["all"].latencies
+    how = "every question" if mode == "deterministic" else f"every {latency_every}th, alone"
+    report.latency = {**_percentiles(lat), "how": how} if lat else {}
     return report
+
+
+def _tally(report: EvalReport, tallies: dict[str, _Tally], v: _Verdict) -> None:
+    q = v.item
+    if v.result is not None:
+        report.sources[v.result.source] = report.sources.get(v.result.source, 0) + 1
+    own, first = _own_words(v.result)
+    hits = stated(q.points, v.body) if v.body else {p.name: False for p in q.points}
+    for name in (q.category, "all"):
+        t = tallies[name]
+        t.total += 1
+        t.correct += v.correct
+        t.contradicted += v.contradicted
+        t.prose += v.stated
+        t.points += len(hits)
+        t.points_stated += sum(hits.values())
+        t.own_words += own
+        t.first_try += first
+        for point, hit in hits.items():
+            t.per_point.setdefault(point, []).append(hit)
+        if v.latency_ms is not None:
+            t.latencies.append(v.latency_ms)
+    if not v.correct:
+        report.failures.append({"category": q.category, "question": q.text, "answer": v.body})
+    missing = [p for p, hit in hits.items() if not hit]
+    if missing and report.mode != "raw":
+        report.uncovered.append({"category": q.category, "question": q.text, "missing": missing})
+
+
+def _time_one(
+    q: Item,
+    mode: str,
+    hybrid: Hybrid | None,
+    ask_raw: Callable[[list[str]], list[str | None]] | None,
+) -> float:
+    started = time.perf_counter()
+    if mode == "raw" and ask_raw is not None:
+        ask_raw([q.text])
+    elif hybrid is not None:
+        _answer(q, hybrid)
+    return (time.perf_counter() - started) * 1000
 
 
 def raw_asker(model: str | None = None) -> Callable[[list[str]], list[str | None]]:
@@ -327,6 +615,18 @@ def raw_asker(model: str | None = None) -> Callable[[list[str]], list[str | None
     return ask
 
 
+def select_questions(question_set: str = "all", limit: int | None = None) -> list[Item]:
+    """The questions of a set (``diagnostic``, ``generated``, ``concepts`` or ``all``)."""
+    questions: list[Item] = []
+    if question_set in ("diagnostic", "all"):
+        questions += diagnostic_questions()
+    if question_set in ("generated", "all"):
+        questions += generated_questions()
+    if question_set in ("concepts", "all"):
+        questions += concept_items()
+    return questions[:limit] if limit is not None else questions
+
+
 def evaluate(
     *,
     modes: Sequence[str] = ("raw", "hybrid"),
@@ -335,36 +635,50 @@ def evaluate(
     model: str | None = None,
     progress: Callable[[int], object] | None = None,
     on_total: Callable[[int], object] | None = None,
+    latency_every: int | None = LATENCY_EVERY,
 ) -> list[EvalReport]:
-    """Run the chosen question set in each mode against the local model.
+    """Run the chosen question set in each mode (``raw``, ``hybrid``, ``deterministic``).
 
-    ``progress(n)`` is called as questions are scored; ``on_total(n)`` once, before the
-    first, with how many there are over all modes.
+    ``raw`` and ``hybrid`` use the local model; ``deterministic`` needs none (the
+    teacher's lesson, or the concept knowledge base).  ``progress(n)`` is called as
+    questions are scored; ``on_total(n)`` once, before the first, with how many there
+    are over all modes.
     """
     from music_reasoning.sdk.backends import LocalBackend
 
-    questions: list[Question] = []
-    if question_set in ("diagnostic", "all"):
-        questions += diagnostic_questions()
-    if question_set in ("generated", "all"):
-        questions += generated_questions()
-    if limit is not None:
-        questions = questions[:limit]
+    questions = select_questions(question_set, limit)
     if on_total:
         on_total(len(questions) * len(modes))
-    local = LocalBackend(model)
-    name = local.model_file().name
+    local = LocalBackend(model) if set(modes) - {"deterministic"} else None
+    name = local.model_file().name if local is not None else "none"
     reports = []
     for mode in modes:
         if mode == "raw":
+            ask = raw_asker(model)
             reports.append(
                 run_eval(
-                    questions, mode="raw", ask_raw=raw_asker(model), model=name, progress=progress
+                    questions,
+                    mode="raw",
+                    ask_raw=ask,
+                    model=name,
+                    progress=progress,
+                    latency_every=latency_every,
                 )
             )
         else:
-            hybrid = Hybrid(mode="local-only", local=local)
+            deterministic = mode == "deterministic"
+            hybrid = Hybrid(
+                mode="deterministic" if deterministic else "local-only",
+                local=None if deterministic else local,
+            )
             reports.append(
-                run_eval(questions, mode="hybrid", hybrid=hybrid, model=name, progress=progress)
+                run_eval(
+                    questions,
+                    mode=mode,
+                    hybrid=hybrid,
+                    model="none" if deterministic else name,
+                    progress=progress,
+                    latency_every=None if deterministic else latency_every,
+                )
             )
     return reports
