@@ -58,9 +58,13 @@ class LocalBackend:
         return completion.text, completion.metrics.to_dict()
 
     def generate_many(
-        self, prompts: Sequence[str], params: GenerationParams
+        self, prompts: Sequence[str], params: GenerationParams | Sequence[GenerationParams]
     ) -> list[tuple[str, dict[str, Any]] | MusicReasoningError]:
-        """Answer prompts as parallel sequences; each item is an answer or its error."""
+        """Answer prompts as parallel sequences; each item is an answer or its error.
+
+        ``params`` is one for all prompts or one per prompt (each with the words its
+        facts rule out).
+        """
         out: list[tuple[str, dict[str, Any]] | MusicReasoningError] = []
         engine = get_engine(self.model)
         for item in engine.batch(list(prompts), params, history=self._examples):

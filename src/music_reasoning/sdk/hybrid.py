@@ -39,6 +39,7 @@ from music_reasoning.config import Settings, load_settings
 from music_reasoning.errors import InferenceError, MusicReasoningError, TierLimitError
 from music_reasoning.params import GenerationParams, resolve_params
 from music_reasoning.sdk._types import ErrorInfo, ExplanationResult, Source
+from music_reasoning.sdk.constrain import constraint_enabled, word_constraint
 from music_reasoning.sdk.facts import GROUNDING_VERSION, Facts
 from music_reasoning.sdk.teacher import Lesson
 from music_reasoning.sdk.tiers import CloudQuota, Tier, check_mode, get_tier
@@ -281,7 +282,16 @@ class Hybrid:
         many = getattr(self.local, "generate_many", None)
         if len(pending) > 1 and backends and backends[0] is self.local and many is not None:
             try:
-                answers = many([items[i][1].prompt() for i in pending], self._params(temp))
+                checked = [
+                    items[i][1].widened(lesson)
+                    if (lesson := lessons and lessons[i])
+                    else items[i][1]
+                    for i in pending
+                ]
+                answers = many(
+                    [items[i][1].prompt() for i in pending],
+                    [self._params(temp, facts) for facts in checked],
+                )
             except MusicReasoningError as exc:
                 logger.info("batch generation failed, answering one by one: %s", exc)
                 answers = []
@@ -313,12 +323,10 @@ class Hybrid:
         metrics: dict[str, Any] | None = None
         for attempt, temp in enumerate(temps):
             if attempt == 0:
-                text, metrics = (
-                    first() if first is not None else self._call(backend, facts.prompt(), temp)
-                )
+                text, metrics = first() if first is not None else self._call(backend, facts, temp)
             else:
                 try:
-                    text, metrics = self._call(backend, facts.prompt(), temp)
+                    text, metrics = self._call(backend, facts, temp)
                 except Exception as exc:  # the facts' sentence is still a verified answer
                     code = getattr(exc, "code", "INFERENCE_FAILED")
                     corrections.append(
@@ -344,15 +352,22 @@ class Hybrid:
         return _Outcome(facts.sentence, "deterministic", metrics)
 
     def _call(
-        self, backend: TextBackend, prompt: str, temperature: float
+        self, backend: TextBackend, facts: Facts, temperature: float
     ) -> tuple[str, dict[str, Any]]:
         if backend is self.cloud:
             self.quota.take(self.tier)
-        return backend.generate(prompt, self._params(temperature))
+        local = backend is self.local
+        return backend.generate(facts.prompt(), self._params(temperature, facts if local else None))
 
-    def _params(self, temperature: float) -> GenerationParams:
+    def _params(self, temperature: float, facts: Facts | None = None) -> GenerationParams:
+        """Sampling for one answer; with ``facts``, the words they rule out are banned."""
+        words = word_constraint(facts) if facts is not None and constraint_enabled() else None
         return GenerationParams(
-            temperature=temperature, max_tokens=DEFAULT_MAX_TOKENS, timeout=self.settings.timeout
+            temperature=temperature,
+            max_tokens=DEFAULT_MAX_TOKENS,
+            timeout=self.settings.timeout,
+            banned_words=words.banned if words else (),
+            allowed_words=words.allowed if words else (),
         )
 
     # -- policy ----------------------------------------------------------------------

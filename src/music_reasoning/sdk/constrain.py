@@ -1,0 +1,134 @@
+"""Words the model may not write, computed from the facts: the verifier's rules, before decoding.
+
+The local engine bans these words while it samples (see ``GenerationParams.banned_words``),
+so the contradictions the verifier catches most often -- a note, chord, numeral or key
+that the facts do not contain -- are never written; the verifier still checks every
+answer afterwards.
+
+What is banned, for a subject's :class:`~.facts.Facts`:
+
+* every note name ``A``-``G`` with ``#``/``b`` whose pitch class is not among the facts'
+  notes -- except the bare ``A``, which is also the article (``A#``, ``Ab`` are banned);
+* chord symbols on those roots (``F#m``, ``F#7`` ...), and chord symbols on allowed roots
+  whose sound is none of the facts' chords (``Gm`` for G7);
+* roman numerals (with ``b``/``#``) not among the facts' numerals, compared as the
+  verifier does (without figures); a bare ``I``, ``i`` or ``v`` only after a dash
+  (``-I``), as the verifier reads them only in dashed sequences;
+* "X major" / "X minor" where X is an allowed note but not a key or chord of the facts.
+
+``allowed_words`` lists what must stay writable where a banned word is its beginning
+(``F`` banned and ``F#`` allowed in D major; "D minor" banned, "D minor seventh" fine
+where the facts have a minor seventh chord).
+
+Set ``MUSIC_REASONING_CONSTRAIN=0`` to switch the constraint off (to measure it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from music_reasoning.errors import InvalidInputError
+from music_reasoning.sdk.facts import Facts
+from music_reasoning.theory import build_chord
+from music_reasoning.theory.notes import pitch_class
+
+__all__ = ["WordConstraint", "constraint_enabled", "word_constraint"]
+
+CONSTRAIN_ENV = "MUSIC_REASONING_CONSTRAIN"
+
+_LETTERS = "ABCDEFG"
+_ACCIDENTALS = ("", "#", "b")
+#: Chord suffixes a short explanation writes (the symbols on banned or wrong roots).
+_SUFFIXES = ("m", "7", "m7", "maj7", "M7", "dim", "dim7", "aug", "+", "6", "m6", "9", "sus4")
+#: Figures after a banned numeral whose tokens may differ from the bare numeral's.
+_FIGURES = ("7", "\u00b0", "\u00f87")
+_NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII")
+_BARE = {"I", "i", "v"}  # the pronoun, an abbreviation: numerals only in a dashed sequence
+_RARE = {"E#", "B#", "Cb", "Fb"}
+
+
+@dataclass(frozen=True)
+class WordConstraint:
+    """Words to keep out of an answer, and the words that must stay writable."""
+
+    banned: tuple[str, ...]
+    allowed: tuple[str, ...]
+
+
+def constraint_enabled() -> bool:
+    """Whether decoding is constrained (``MUSIC_REASONING_CONSTRAIN``: default on, 0 off)."""
+    return os.environ.get(CONSTRAIN_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+@lru_cache(maxsize=1024)
+def _sound(symbol: str) -> tuple[int, frozenset[int], int] | None:
+    """A chord's (root, pitch classes, bass), as the verifier compares chords."""
+    try:
+        info = build_chord(symbol)
+    except InvalidInputError:
+        return None
+    return (
+        pitch_class(info.root),
+        frozenset(pitch_class(n) for n in info.notes),
+        pitch_class(info.bass),
+    )
+
+
+def _numeral_parts(roman: str) -> tuple[str, str] | None:
+    """(accidental, numeral) of ``bVII7``, ``V7/V`` -> None (secondaries are kept as given)."""
+    if "/" in roman:
+        return None
+    acc = roman[:1] if roman[:1] in "b#" else ""
+    rest = roman[len(acc) :]
+    for numeral in sorted((*_NUMERALS, *(n.lower() for n in _NUMERALS)), key=len, reverse=True):
+        if rest.startswith(numeral) and not rest[len(numeral) : len(numeral) + 1].isalpha():
+            return acc, numeral
+    return None
+
+
+def word_constraint(facts: Facts) -> WordConstraint:
+    """The words an explanation of ``facts`` may not write (see the module notes)."""
+    return _constraint(facts)
+
+
+@lru_cache(maxsize=256)
+def _constraint(facts: Facts) -> WordConstraint:
+    banned: list[str] = []
+    allowed: list[str] = []
+    notes = [letter + acc for letter in _LETTERS for acc in _ACCIDENTALS]
+    # E#, B#, Cb and Fb are banned where they sound wrong but never offered as the way
+    # on from a banned E, B or C ("E" must not be forced into "E#" for an F).
+    good = [n for n in notes if pitch_class(n) in facts.notes and n not in _RARE]
+    bad = [n for n in notes if pitch_class(n) not in facts.notes]
+    allowed += good
+    banned += [n for n in bad if n != "A"]
+    banned += [n + s for n in bad for s in _SUFFIXES]
+    sounds = {s for s in (_sound(x) for x in facts.symbols) if s is not None}
+    allowed += sorted(facts.symbols)
+    for root in good:
+        for suffix in _SUFFIXES:
+            sound = _sound(root + suffix)
+            if sound is not None and sound not in sounds:
+                banned.append(root + suffix)
+    romans = {p for p in (_numeral_parts(r) for r in facts.romans) if p is not None}
+    allowed += sorted(facts.romans)
+    for numeral in (*_NUMERALS, *(n.lower() for n in _NUMERALS)):
+        for acc in _ACCIDENTALS:
+            if (acc, numeral) in romans:
+                continue
+            word = acc + numeral
+            if word in _BARE:
+                banned.append("-" + word)
+                continue
+            banned += [word, *(word + f for f in _FIGURES)]
+    for root in good:
+        if root == "A":  # "A major triad ..." is the article
+            continue
+        for kind in ("major", "minor"):
+            if (pitch_class(root), kind) in facts.names:
+                continue
+            banned.append(f"{root} {kind}")
+            allowed += [f"{root} {q}" for q in facts.qualities if q.startswith(kind + " ")]
+    return WordConstraint(tuple(dict.fromkeys(banned)), tuple(dict.fromkeys(allowed)))
