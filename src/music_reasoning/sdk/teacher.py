@@ -229,6 +229,10 @@ def _a(word: str) -> str:
     return f"an {word}" if vowel else f"a {word}"
 
 
+def _pcs(notes: Iterable[str]) -> set[int]:
+    return {pitch_class(n) for n in notes}
+
+
 def _nth(number: int) -> str:
     """2 -> ``2nd``, 3 -> ``3rd``, 6 -> ``6th``."""
     return (
@@ -454,6 +458,9 @@ def _chord_substitutes(w: _Writer, symbol: str) -> list[str]:
     out = []
     for sub in substitutes(symbol):
         shared = f": they share {w.ns(sub.shared)}" if sub.shared else ""
+        theirs = [n for n in build_chord(sub.symbol).notes if pitch_class(n) in _pcs(sub.shared)]
+        if sub.shared and sorted(theirs) != sorted(sub.shared):  # Db7 spells B as Cb
+            shared += f" (spelled {w.ns(theirs)} in {w.c(sub.symbol)})"
         out.append(f"{w.c(sub.symbol)} can stand in for it ({sub.relation}){shared}.")
     return out
 
