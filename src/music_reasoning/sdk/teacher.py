@@ -778,7 +778,14 @@ def teach_progression(info: ProgressionInfo, level: Level = "intermediate") -> L
     if w.at_least("intermediate"):
         key_lines.append(f"The key detection's confidence is {info.confidence:.2f}.")
         if info.alternative_keys:
-            others = _join([w.k(k) for k in info.alternative_keys[:2]])
+            others = _join(
+                [
+                    f"{w.k(k)} ({c:.2f})"
+                    for k, c in zip(
+                        info.alternative_keys[:2], info.alternative_confidences, strict=False
+                    )
+                ]
+            )
             key_lines.append(f"Other readings, less likely: {others}.")
     w.section("Key", key_lines)
     w.section(

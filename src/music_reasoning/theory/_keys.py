@@ -201,9 +201,13 @@ def _score(key: Key, items: list[ChordItem], pattern_bonus: float) -> tuple[floa
     return score + min(pattern_bonus, 2.0), fit
 
 
+_PLAUSIBLE_FIT = 0.8
+_PLAUSIBLE_GAP = 2.0
+
+
 def detect_key(
     items: list[ChordItem], pattern_keys: dict[tuple[int, str], float]
-) -> tuple[Key, float, tuple[Key, ...]]:
+) -> tuple[Key, float, tuple[tuple[Key, float], ...]]:
     """Pick the most likely key.
 
     Args:
@@ -211,7 +215,8 @@ def detect_key(
         pattern_keys: ``(tonic pc, mode) -> summed confidence`` of named patterns.
 
     Returns:
-        ``(key, confidence, runner-up keys)``.
+        ``(key, confidence, runner-up keys with their confidence)``; a runner-up is
+        listed only when most of the chords' tones fit it and its score is close.
     """
     scored = []
     for mode in ("major", "minor"):
@@ -224,7 +229,14 @@ def detect_key(
     margin = best_score - scored[1][0]
     brevity = min(1.0, 0.5 + 0.125 * len(items))
     confidence = best_fit * (0.5 + 0.5 * math.tanh(margin / 2.0)) * brevity
-    runners = tuple(s[3] for s in scored[1:4])
+    # Other readings a musician would consider: most chords fit, and the score is close.
+    # Each gets the same kind of confidence, from its distance below the best.
+    runners = tuple(
+        (key, alt)
+        for score, fit, _, key in scored[1:4]
+        for alt in [round(fit * (0.5 - 0.5 * math.tanh((best_score - score) / 2.0)) * brevity, 2)]
+        if fit >= _PLAUSIBLE_FIT and best_score - score <= _PLAUSIBLE_GAP and alt >= 0.15
+    )
     return best, round(confidence, 2), runners
 
 

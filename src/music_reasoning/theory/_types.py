@@ -185,7 +185,8 @@ class ProgressionInfo:
         analysis: One entry per input chord.
         cadences: Cadences in order of position.
         patterns: Named patterns, best first.
-        alternative_keys: Runner-up keys, best first.
+        alternative_keys: Other plausible keys, best first (most chords fit, score close).
+        alternative_confidences: The confidence of each alternative key, in order.
     """
 
     key: str
@@ -194,6 +195,7 @@ class ProgressionInfo:
     cadences: tuple[Cadence, ...] = ()
     patterns: tuple[Pattern, ...] = ()
     alternative_keys: tuple[str, ...] = ()
+    alternative_confidences: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of all fields."""

@@ -79,7 +79,7 @@ def analyze_progression(chords: Sequence[str], *, key: str | None = None) -> Pro
         )
     items = [ChordItem(i, token, parse_symbol(token, position=i)) for i, token in enumerate(tokens)]
     matches = find_patterns(items)
-    runners: tuple[Key, ...] = ()
+    runners: tuple[tuple[Key, float], ...] = ()
     if key is not None:
         chosen, confidence = parse_key(key), 1.0
     else:
@@ -119,5 +119,6 @@ def analyze_progression(chords: Sequence[str], *, key: str | None = None) -> Pro
         analysis=analysis,
         cadences=cadences,
         patterns=patterns,
-        alternative_keys=tuple(k.name for k in runners),
+        alternative_keys=tuple(k.name for k, _ in runners),
+        alternative_confidences=tuple(c for _, c in runners),
     )
