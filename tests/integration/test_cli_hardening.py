@@ -64,6 +64,20 @@ def test_chat_reports_an_invalid_question_and_answers_the_next(home: Path) -> No
     assert "(1 of 2 questions got no answer)" in out.stderr
 
 
+def test_grounded_chat_answers_named_subjects_from_the_facts(home: Path) -> None:
+    out = chat(
+        home,
+        "What is a plagal cadence in E flat?\nWhat notes are in D dorian?\n/exit\n",
+        "--grounded",
+        "--level",
+        "beginner",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "IV - I: Ab - Eb" in out.stdout  # the concept, realized in E flat
+    assert "D, E, F, G, A, B and C" in out.stdout  # the scale itself, not the Dorian concept
+    assert out.stderr.count("verified: True") == 2
+
+
 def test_ask_refuses_bytes_that_are_not_utf8() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "music_reasoning.cli.main", "ask", b"What is \xff a chord?"],

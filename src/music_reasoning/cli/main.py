@@ -229,6 +229,13 @@ def _recorded(event: str, model: str | None) -> Iterator[None]:
 @_max_tokens
 @_timeout
 @_model
+@click.option(
+    "--grounded",
+    is_flag=True,
+    help="A question that names a chord, scale, progression or concept is answered from "
+    "the facts (as `ask --grounded`); the others by the model.",
+)
+@_level
 @click.pass_context
 def chat(
     ctx: click.Context,
@@ -237,6 +244,8 @@ def chat(
     max_tokens: int,
     timeout: float | None,
     model: str | None,
+    grounded: bool,
+    level: Level,
 ) -> None:
     """Talk with the model; /reset clears the history, /exit quits.
 
@@ -280,6 +289,8 @@ def chat(
         asked += 1
         printed = False
         try:
+            if grounded and _answer_grounded(line, model, timeout, temperature, level, False):
+                continue
             for chunk in session.stream(line):
                 printed = True
                 click.echo(chunk, nl=False)

@@ -126,12 +126,15 @@ def explain_question(
     """
     level = check_level(level)
     concept = find_concept(question)
+    subject = find_subject(question)
     if concept is not None:
         concept_id, key = concept
-        rest = find_key(question)[1] if key else question
-        if find_subject(rest) is None:  # "in F# minor" is the key, not a scale
-            return explain_concept(concept_id, key=key, level=level)
-    subject = find_subject(question)
+        # "the notes in D dorian" names the scale itself: that beats the Dorian concept
+        scale_type = subject[1][1] if subject is not None and subject[0] == "scale" else None
+        if not (scale_type and scale_type.replace(" ", "-") in concept_id):
+            rest = find_key(question)[1] if key else question
+            if find_subject(rest) is None:  # "in F# minor" is the key, not a scale
+                return explain_concept(concept_id, key=key, level=level)
     if subject is None:
         return None
     kind, words = subject

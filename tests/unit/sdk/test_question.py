@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from music_reasoning.sdk.question import find_subject
+from music_reasoning.sdk.question import explain_question, find_subject
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,19 @@ def test_a_named_scale_or_chord_still_comes_first() -> None:
     assert find_concept("What is D dorian?") == ("dorian-mode", None)
     assert find_subject("What is D dorian?") == ("scale", ["D", "dorian"])
     assert find_subject("Is an A minor triad sad?") == ("chord", ["Am"])
+
+
+@pytest.mark.parametrize(
+    ("question", "scale"),
+    [
+        ("What notes are in D dorian?", "D dorian"),
+        ("Explain the A harmonic minor scale", "A harmonic minor"),
+        ("What is the C major pentatonic scale?", "C major pentatonic"),
+    ],
+)
+def test_a_named_scale_beats_the_general_concept(question: str, scale: str) -> None:
+    from music_reasoning.sdk.hybrid import Hybrid
+
+    result = explain_question(question, hybrid=Hybrid(mode="deterministic"))
+    assert result is not None
+    assert f"{result.data.root} {result.data.type.replace('_', ' ')}" == scale
