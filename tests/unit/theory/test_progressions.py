@@ -190,11 +190,11 @@ def test_a_chord_outside_the_key_keeps_its_natural_spelling(
 
 
 def test_other_keys_are_plausible_readings_with_their_confidence() -> None:
-    info = analyze_progression("Am F C G".split())
+    info = analyze_progression(["Am", "F", "C", "G"])
     assert info.key == "C major"
     assert "G major" in info.alternative_keys and "A minor" in info.alternative_keys
     assert len(info.alternative_confidences) == len(info.alternative_keys)
     assert all(0.15 <= c < info.confidence for c in info.alternative_confidences)
     # a reading where a chord does not fit is not offered ("F minor" for C G Am F)
-    assert "F minor" not in analyze_progression("C G Am F".split()).alternative_keys
-    assert analyze_progression("Am Dm E7 Am".split()).alternative_keys == ()
+    assert "F minor" not in analyze_progression(["C", "G", "Am", "F"]).alternative_keys
+    assert analyze_progression(["Am", "Dm", "E7", "Am"]).alternative_keys == ()
