@@ -131,7 +131,8 @@ def explain_question(
         concept_id, key = concept
         # "the notes in D dorian" names the scale itself: that beats the Dorian concept
         scale_type = subject[1][1] if subject is not None and subject[0] == "scale" else None
-        if not (scale_type and scale_type.replace(" ", "-") in concept_id):
+        concept_scale = concept_id.removesuffix("-mode").removesuffix("-scale").replace("-", " ")
+        if scale_type != concept_scale:
             rest = find_key(question)[1] if key else question
             if find_subject(rest) is None:  # "in F# minor" is the key, not a scale
                 return explain_concept(concept_id, key=key, level=level)

@@ -90,3 +90,12 @@ def test_a_named_scale_beats_the_general_concept(question: str, scale: str) -> N
     result = explain_question(question, hybrid=Hybrid(mode="deterministic"))
     assert result is not None
     assert f"{result.data.root} {result.data.type.replace('_', ' ')}" == scale
+
+
+def test_a_key_phrase_does_not_turn_a_concept_question_into_a_scale() -> None:
+    from music_reasoning.sdk.hybrid import Hybrid
+
+    result = explain_question(
+        "Explain the minor third in F# minor", hybrid=Hybrid(mode="deterministic")
+    )
+    assert result is not None and result.data.id == "minor-third"
