@@ -500,13 +500,15 @@ def teach_chord(info: ChordInfo, level: Level = "intermediate") -> Lesson:
         w.section("Inversions", _inversions(w, info, base))
     if not parsable:
         return w.lesson()
-    w.section("Keys", _chord_keys(w, base))
+    outside = info.inversion is None and info.bass != info.root  # Am/G: the G sounds too
+    w.section("Keys", _chord_keys(w, info.symbol if outside else base))
     w.section("Where it goes", _chord_resolution(w, base))
     if w.at_least("intermediate"):
         seventh = any(iv in info.intervals for iv in ("m7", "M7", "d7"))
         w.section("Common progressions", _chord_progressions(w, base, seventh))
     if w.at_least("advanced"):
-        w.section("Substitutes", _chord_substitutes(w, base))
+        if not outside:  # what a substitute shares would leave the bass out
+            w.section("Substitutes", _chord_substitutes(w, base))
         res = resolution(base)
         if res is not None:
             lead = voice_leading(base, res.targets[0])

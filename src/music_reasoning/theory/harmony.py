@@ -326,7 +326,8 @@ def keys_containing(symbol: str) -> tuple[KeyPlacement, ...]:
     degree: I, V, IV, ii, vi, iii, vii (so the key where the chord is the tonic leads).
 
     Args:
-        symbol: A chord symbol (a slash bass is ignored).
+        symbol: A chord symbol; a slash bass outside the chord (``C/Bb``) must be in
+            the key too.
 
     Raises:
         InvalidInputError: If the symbol is invalid.
@@ -335,9 +336,13 @@ def keys_containing(symbol: str) -> tuple[KeyPlacement, ...]:
         >>> [(p.key, p.numeral) for p in keys_containing("G7")]
         [('C major', 'V7'), ('C minor', 'V7'), ('A minor', 'VII7')]
     """
-    spec = _spec(symbol).with_root(_spec(symbol).root, None)
+    given = _spec(symbol)
+    spec = given.with_root(given.root, None)
     root_pc = pitch_class(spec.root)
     chord_pcs = frozenset((root_pc + o) % 12 for o in spec.pcs)
+    # A bass outside the chord (C/Bb) sounds too: the key must hold it as well.
+    extra = None if given.bass is None else pitch_class(given.bass)
+    extra = None if extra in chord_pcs else extra
     # The root first; then, for symmetric chords (dim7, aug), any tone that builds the
     # same sound (B-D-F-Ab is E#-G#-B-D in F# minor: viio7 there, not ivo7).
     roots = [
@@ -356,7 +361,7 @@ def keys_containing(symbol: str) -> tuple[KeyPlacement, ...]:
                 (s, root)
                 for s in scales
                 for root in [_diatonic_root(spec, roots, get_scale(tonic, s).notes)]
-                if root is not None
+                if root is not None and (extra is None or extra in _scale_pcs(tonic, s))
             ]
             if not found:
                 continue

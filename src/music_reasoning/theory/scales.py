@@ -248,7 +248,9 @@ def get_scale(root: str, type: str) -> ScaleInfo:
     elif scale_type == "chromatic":
         intervals = _chromatic_spelling(root_name)
     notes = [spell_above(root_name, i) for i in intervals]
-    namer = _chromatic_degree_name if scale_type == "chromatic" else _degree_name
+    # Two notes on one degree (the diminished scale's b6 and 6): the lower one is "lowered".
+    doubled = len({int(i[1:]) for i in intervals}) < len(intervals)
+    namer = _chromatic_degree_name if doubled else _degree_name
     degrees = tuple(
         ScaleDegree(number=n, note=note, name=namer(iv), interval=iv)
         for n, (note, iv) in enumerate(zip(notes, intervals, strict=True), start=1)

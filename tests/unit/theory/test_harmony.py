@@ -270,3 +270,10 @@ def test_a_chord_whose_spelling_leaves_the_key_is_not_placed_there(
     symbol: str, absent: str
 ) -> None:
     assert absent not in {p.key for p in keys_containing(symbol)}
+
+
+def test_a_bass_outside_the_chord_must_be_in_the_key_too() -> None:
+    # C/Bb sounds C E G Bb: not "I in C major" (a second audit found that)
+    assert {p.key for p in keys_containing("C/Bb")} == {"F major", "F minor", "D minor"}
+    (a_minor,) = [p for p in keys_containing("Am/G") if p.key == "A minor"]
+    assert a_minor.scales == ("natural_minor",)  # G natural is not in A harmonic minor

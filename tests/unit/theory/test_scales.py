@@ -121,3 +121,11 @@ def test_invalid_input_names_the_token(root: str, scale_type: str, token: str) -
         get_scale(root, scale_type)
     assert repr(token) in excinfo.value.message
     assert excinfo.value.details["token"] == token
+
+
+def test_two_notes_on_one_degree_get_different_names() -> None:
+    names = [d.name for d in get_scale("C", "diminished").degrees]
+    assert len(set(names)) == len(names)
+    assert ("Ab", "lowered submediant") in {
+        (d.note, d.name) for d in get_scale("C", "diminished").degrees
+    }
