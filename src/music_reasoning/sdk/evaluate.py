@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from music_reasoning.errors import MusicReasoningError
 from music_reasoning.sdk._coverage import (
     TeachingPoint,
     chord_points,
@@ -53,6 +52,7 @@ from music_reasoning.sdk.verify import (
     _roman_key,
     _sound,
     extract_claims,
+    false_relations,
     find_contradictions,
     normalize,
 )
@@ -207,23 +207,7 @@ class ConceptItem:
 
 def _false_relations(text: str) -> list[str]:
     """Claims wrong on their own terms: "G7 is the V7 of F major", "the M3 of C is Eb"."""
-    claims = extract_claims(normalize(text))
-    problems = []
-    for symbol, roman, key in dict.fromkeys(claims.keyed):
-        try:
-            actual = analyze_progression([symbol], key=key).analysis[0].roman
-        except MusicReasoningError:
-            continue
-        if _roman_key(actual) != _roman_key(roman):
-            problems.append(f"calls {symbol} the {roman} of {key}; it is {actual}")
-    for low, interval, high in dict.fromkeys(claims.relations):
-        try:
-            true_note = spell_above(low, interval)
-        except MusicReasoningError:
-            continue
-        if pitch_class(true_note) != pitch_class(high):
-            problems.append(f"says the {interval} of {low} is {high}; it is {true_note}")
-    return problems
+    return false_relations(extract_claims(normalize(text)))
 
 
 def concept_items() -> list[ConceptItem]:

@@ -36,7 +36,7 @@ from music_reasoning.sdk.facts import Facts
 from music_reasoning.theory import CHORD_QUALITIES, analyze_progression, build_chord
 from music_reasoning.theory.notes import pitch_class, spell_above
 
-__all__ = ["Claims", "extract_claims", "find_contradictions"]
+__all__ = ["Claims", "extract_claims", "false_relations", "find_contradictions"]
 
 _NOTE = r"[A-G](?:bb|##|#|b|♯|♭)?"
 _SUFFIX = r"(?:6/9|maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\([^)\s]*\))*"
@@ -338,6 +338,13 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
                     f"says a chord is borrowed from {source}; in {facts.key} chords are "
                     f"borrowed from the parallel {tonic} {'minor' if mode == 'major' else 'major'}"
                 )
+    return problems + false_relations(claims) + claim_problems(normalized, facts)
+
+
+def false_relations(claims: Claims) -> list[str]:
+    """Claims wrong on their own terms, whatever the subject: "G7 is the V7 of F major",
+    "the major third of B is D"."""
+    problems = []
     for symbol, roman, key in dict.fromkeys(claims.keyed):
         try:
             actual = analyze_progression([symbol], key=key).analysis[0].roman
@@ -352,7 +359,7 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
             continue
         if pitch_class(true_note) != pitch_class(high):
             problems.append(f"says the {interval} of {low} is {high}; it is {true_note}")
-    return problems + claim_problems(normalized, facts)
+    return problems
 
 
 def normalize(text: str) -> str:
