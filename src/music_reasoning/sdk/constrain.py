@@ -8,7 +8,8 @@ answer afterwards.
 What is banned, for a subject's :class:`~.facts.Facts`:
 
 * every note name ``A``-``G`` with ``#``/``b`` whose pitch class is not among the facts'
-  notes -- except the bare ``A``, which is also the article (``A#``, ``Ab`` are banned);
+  notes -- except the bare ``A``, which is also the article (``A#``, ``Ab`` are banned, and
+  ``A`` where the verifier reads the note: before a comma, "and", "is" ...);
 * chord symbols on those roots (``F#m``, ``F#7`` ...), and chord symbols on allowed roots
   whose sound is none of the facts' chords (``Gm`` for G7);
 * roman numerals (with ``b``/``#``) not among the facts' numerals, compared as the
@@ -46,6 +47,9 @@ _SUFFIXES = ("m", "7", "m7", "maj7", "M7", "dim", "dim7", "aug", "+", "6", "m6",
 _FIGURES = ("7", "\u00b0", "\u00f87")
 _NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII")
 _BARE = {"I", "i", "v"}  # the pronoun, an abbreviation: numerals only in a dashed sequence
+#: What the verifier reads as following the note A rather than the article.
+_NOTE_ENDS = (",", ".", ";", ":", ")")
+_NOTE_FOLLOWERS = ("and", "or", "to", "is", "are", "was", "with", "plus", "then", "as")
 _RARE = {"E#", "B#", "Cb", "Fb"}
 
 
@@ -104,6 +108,8 @@ def _constraint(facts: Facts) -> WordConstraint:
     bad = [n for n in notes if pitch_class(n) not in facts.notes]
     allowed += good
     banned += [n for n in bad if n != "A"]
+    if "A" in bad:  # the article never comes before a comma or "and": there A is the note
+        banned += [f"A{p}" for p in _NOTE_ENDS] + [f"A {w}" for w in _NOTE_FOLLOWERS]
     banned += [n + s for n in bad for s in _SUFFIXES]
     sounds = {s for s in (_sound(x) for x in facts.symbols) if s is not None}
     allowed += sorted(facts.symbols)

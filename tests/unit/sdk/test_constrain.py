@@ -23,6 +23,7 @@ def test_g7_bans_notes_outside_it_but_never_its_own_or_the_article() -> None:
     assert {"F#", "A#", "Ab", "Bb", "Eb", "E", "F#m", "Gm"} <= banned
     assert not {"G", "B", "D", "F", "C", "A", "G7", "Cmaj7"} & banned
     assert {"G", "B", "D", "F", "G7"} <= set(words.allowed)
+    assert {"A,", "A and", "A is"} <= banned  # the note A, not the article
 
 
 def test_a_progression_bans_numerals_outside_it() -> None:
