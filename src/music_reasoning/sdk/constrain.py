@@ -49,7 +49,7 @@ _NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII")
 _BARE = {"I", "i", "v"}  # the pronoun, an abbreviation: numerals only in a dashed sequence
 #: What the verifier reads as following the note A rather than the article.
 _NOTE_ENDS = (",", ".", ";", ":", ")")
-_NOTE_FOLLOWERS = ("and", "or", "to", "is", "are", "was", "with", "plus", "then", "as")
+_NOTE_FOLLOWERS = ("and", "or", "to", "is", "are", "was", "with", "plus", "then", "as", "in", "(")
 _RARE = {"E#", "B#", "Cb", "Fb"}
 
 
