@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from music_reasoning.sdk.verify import _roman_key, _sound, extract_claims, normalize
+from music_reasoning.sdk.verify import _roman_key, chord_sound, extract_claims, normalize
 from music_reasoning.theory import (
     ChordInfo,
     ProgressionInfo,
@@ -75,7 +75,7 @@ class Need:
             return False
         for s in self.symbols:  # a triad named by its root letter ("resolves to C") counts
             bare = _BARE_RE.fullmatch(s) is not None and pitch_class(s) in claims.notes
-            if not bare and _sound(s) not in claims.sounds:
+            if not bare and chord_sound(s) not in claims.sounds:
                 return False
         if not all(_written(r, text) for r in self.written):
             return False
@@ -101,7 +101,7 @@ class _Read:
         return cls(
             frozenset(pitch_class(n) for n in claims.notes),
             frozenset(_roman_key(r) for r in claims.romans),
-            frozenset(_sound(s) for s in claims.symbols),
+            frozenset(chord_sound(s) for s in claims.symbols),
         )
 
 

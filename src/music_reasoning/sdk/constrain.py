@@ -30,9 +30,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from music_reasoning.errors import InvalidInputError
 from music_reasoning.sdk.facts import Facts
-from music_reasoning.theory import build_chord
+from music_reasoning.sdk.verify import chord_sound
 from music_reasoning.theory.notes import pitch_class
 
 __all__ = ["WordConstraint", "constraint_enabled", "word_constraint"]
@@ -66,20 +65,6 @@ def constraint_enabled() -> bool:
     return os.environ.get(CONSTRAIN_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
-@lru_cache(maxsize=1024)
-def _sound(symbol: str) -> tuple[int, frozenset[int], int] | None:
-    """A chord's (root, pitch classes, bass), as the verifier compares chords."""
-    try:
-        info = build_chord(symbol)
-    except InvalidInputError:
-        return None
-    return (
-        pitch_class(info.root),
-        frozenset(pitch_class(n) for n in info.notes),
-        pitch_class(info.bass),
-    )
-
-
 def _numeral_parts(roman: str) -> tuple[str, str] | None:
     """(accidental, numeral) of ``bVII7``, ``V7/V`` -> None (secondaries are kept as given)."""
     if "/" in roman:
@@ -111,11 +96,11 @@ def _constraint(facts: Facts) -> WordConstraint:
     if "A" in bad:  # the article never comes before a comma or "and": there A is the note
         banned += [f"A{p}" for p in _NOTE_ENDS] + [f"A {w}" for w in _NOTE_FOLLOWERS]
     banned += [n + s for n in bad for s in _SUFFIXES]
-    sounds = {s for s in (_sound(x) for x in facts.symbols) if s is not None}
+    sounds = {s for s in (chord_sound(x) for x in facts.symbols) if s is not None}
     allowed += sorted(facts.symbols)
     for root in good:
         for suffix in _SUFFIXES:
-            sound = _sound(root + suffix)
+            sound = chord_sound(root + suffix)
             if sound is not None and sound not in sounds:
                 banned.append(root + suffix)
     romans = {p for p in (_numeral_parts(r) for r in facts.romans) if p is not None}

@@ -50,7 +50,7 @@ from music_reasoning.sdk.hybrid import Hybrid
 from music_reasoning.sdk.teacher import Lesson, Level, teach_chord, teach_progression, teach_scale
 from music_reasoning.sdk.verify import (
     _roman_key,
-    _sound,
+    chord_sound,
     extract_claims,
     false_relations,
     find_contradictions,
@@ -115,8 +115,8 @@ class Question:
         written = {_roman_key(r) for r in claims.romans}
         if any(_roman_key(r) not in written for r in self.romans):
             return False
-        sounds = {_sound(s) for s in claims.symbols}
-        if any(_sound(s) not in sounds for s in self.symbols):
+        sounds = {chord_sound(s) for s in claims.symbols}
+        if any(chord_sound(s) not in sounds for s in self.symbols):
             return False
         return all(w.lower() in text.lower() for w in self.words)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from music_reasoning.errors import InvalidInputError, MusicReasoningError
 from music_reasoning.sdk._claims import claim_problems, own_terms
@@ -36,7 +37,7 @@ from music_reasoning.sdk.facts import Facts
 from music_reasoning.theory import CHORD_QUALITIES, analyze_progression, build_chord
 from music_reasoning.theory.notes import pitch_class, spell_above
 
-__all__ = ["Claims", "extract_claims", "false_relations", "find_contradictions"]
+__all__ = ["Claims", "chord_sound", "extract_claims", "false_relations", "find_contradictions"]
 
 _NOTE = r"[A-G](?:bb|##|#|b|♯|♭)?"
 _SUFFIX = r"(?:6/9|maj|min|dim|aug|sus|add|alt|m|M|ø|°|\+|Δ|\d+|b(?=\d)|#(?=\d)|\([^)\s]*\))*"
@@ -274,7 +275,9 @@ def extract_claims(text: str) -> Claims:
     )
 
 
-def _sound(symbol: str) -> tuple[int, frozenset[int], int] | None:
+@lru_cache(maxsize=1024)
+def chord_sound(symbol: str) -> tuple[int, frozenset[int], int] | None:
+    """A chord's (root, pitch classes, bass): how chords are compared (``CM7`` is ``Cmaj7``)."""
     try:
         info = build_chord(symbol)
     except InvalidInputError:
@@ -302,9 +305,9 @@ def find_contradictions(text: str, facts: Facts) -> list[str]:
     for note in dict.fromkeys(claims.notes):
         if pitch_class(note) not in facts.notes:
             problems.append(f"names the note {note}, which is not part of {facts.subject}")
-    allowed_sounds = {s for s in (_sound(x) for x in facts.symbols) if s is not None}
+    allowed_sounds = {s for s in (chord_sound(x) for x in facts.symbols) if s is not None}
     for symbol in dict.fromkeys(claims.symbols):
-        sound = _sound(symbol)
+        sound = chord_sound(symbol)
         if sound is None or sound not in allowed_sounds:
             problems.append(f"names the chord {symbol}, which is not part of {facts.subject}")
     for name in dict.fromkeys(claims.names):
@@ -371,12 +374,12 @@ def _pair_problems(claims: Claims, facts: Facts) -> list[str]:
     """A chord tied to a numeral must be tied to that numeral in the facts."""
     numerals: dict[tuple[int, frozenset[int], int], set[tuple[str, str, str]]] = {}
     for symbol, roman in facts.pairs:
-        sound = _sound(symbol)
+        sound = chord_sound(symbol)
         if sound is not None:
             numerals.setdefault(sound, set()).add(_roman_key(roman))
     problems = []
     for symbol, roman in dict.fromkeys(claims.pairs):
-        sound = _sound(symbol)
+        sound = chord_sound(symbol)
         allowed = numerals.get(sound) if sound is not None else None
         if allowed is not None and _roman_key(roman) not in allowed:
             problems.append(f"calls {symbol} {roman}, which it is not in {facts.subject}")
