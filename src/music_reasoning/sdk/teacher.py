@@ -46,7 +46,7 @@ from music_reasoning.theory import (
     voice_leading,
 )
 from music_reasoning.theory.harmony import DiatonicChord, KeyPlacement, ToneMotion
-from music_reasoning.theory.notes import pitch_class
+from music_reasoning.theory.notes import pitch_class, spell_above
 
 __all__ = [
     "LEVELS",
@@ -731,6 +731,25 @@ def _borrowed(w: _Writer, info: ProgressionInfo) -> list[str]:
     return out
 
 
+def _tritone_subs(w: _Writer, info: ProgressionInfo) -> list[str]:
+    """bII7 chords named for what they are: the dominant's tritone substitute."""
+    tonic = info.key.split()[0]
+    out = []
+    for a in info.analysis:
+        if not a.roman.startswith("bII7") or "/" in a.roman:
+            continue
+        dominant = f"{spell_above(tonic, 'P5')}7"
+        shared = [n for n in build_chord(dominant).notes if _pcs([n]) <= _pcs(a.notes)]
+        theirs = [n for n in a.notes if _pcs([n]) <= _pcs(shared)]
+        spelled = f" ({w.ns(theirs)} in {w.c(a.chord)})" if sorted(theirs) != sorted(shared) else ""
+        out.append(
+            f"{w.c(a.chord)} ({w.r(a.roman)}) is a tritone substitution for {w.c(dominant)}, "
+            f"the {w.r('V7')}: its root is a tritone away, and they share "
+            f"{w.ns(shared)}{spelled}."
+        )
+    return out
+
+
 def _resolutions(w: _Writer, info: ProgressionInfo) -> list[str]:
     out = []
     seen = set()
@@ -810,6 +829,7 @@ def teach_progression(info: ProgressionInfo, level: Level = "intermediate") -> L
         w.section("Cadences", [f"{_join(cadences)}." if cadences else ""])
         w.section("Secondary dominants", _secondary(w, info))
         w.section("Borrowed chords", _borrowed(w, info))
+        w.section("Substitutions", _tritone_subs(w, info))
         w.section("Resolutions", _resolutions(w, info))
     if w.at_least("advanced"):
         w.section("Voice leading", _voice_leading(w, info))

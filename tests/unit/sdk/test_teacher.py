@@ -273,3 +273,11 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(teacher)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+def test_a_tritone_substitute_in_a_progression_is_named() -> None:
+    from music_reasoning.theory import analyze_progression
+
+    text = teach_progression(analyze_progression(["Dm7", "Db7", "Cmaj7"]), "intermediate").text
+    assert "Db7 (bII7) is a tritone substitution for G7, the V7" in text
+    assert "they share B and F (F and Cb in Db7)" in text
