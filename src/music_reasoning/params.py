@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ logger = logging.getLogger(__name__)
 PRESETS: dict[str, float] = {"factual": 0.3, "creative": 0.5, "highly_creative": 0.7}
 DEFAULT_PRESET = "creative"
 DEFAULT_MAX_TOKENS = 150
+MAX_TIMEOUT = 7 * 24 * 3600.0  # a deadline further off overflows the clock's time_t
 DEFAULT_SEED = 42
 
 
@@ -182,10 +182,11 @@ def resolve_params(
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
-        or not 0 < timeout < math.inf
+        or not 0 < timeout <= MAX_TIMEOUT
     ):
         raise InvalidInputError(
-            f"timeout must be a positive, finite number of seconds, got {timeout!r}.",
+            f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:.0f} (a week), "
+            f"got {timeout!r}.",
             suggestion="Use e.g. timeout=30.",
         )
     return replace(
