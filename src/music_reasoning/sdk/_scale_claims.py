@@ -106,7 +106,7 @@ def _interval_formulas(sentence: str, facts: Facts) -> Iterator[str]:
 _NOTE_LIST = rf"{_NOTE}(?![\w#])(?:(?:,? and |, |-|\u2013| ){_NOTE}(?![\w#]))+"
 _LIST_RE = re.compile(
     r"(?:(?:its|the) (?:notes|pitches|tones) (?:are|:)|(?:has|contains|uses|holds|is made of|"
-    r"(?:chord|scale|triad|mode) with) "
+    r"(?:chord|scale|triad|mode),? with) "
     r"(?:the |its )?(?:notes|pitches|tones):?|consists of(?: the notes)?|"
     r"(?:is )?made up of(?: the notes)?|is spelled|"
     r"(?:scale|chord|triad|mode) is|(?:scale|chord|triad|mode) ?:)"
