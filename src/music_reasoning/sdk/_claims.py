@@ -27,6 +27,7 @@ from music_reasoning.sdk._claim_text import _sentences
 from music_reasoning.sdk._harmony_claims import (
     _DEGREE_OF_RE,
     _cadence_pairs,
+    _chord_numerals,
     _degrees,
     _functions,
     _patterns,
@@ -62,6 +63,7 @@ _READERS: tuple[Callable[[str, Facts], Iterator[str]], ...] = (
     _patterns,
     _resolutions,
     _enharmonics,
+    _chord_numerals,
 )
 
 

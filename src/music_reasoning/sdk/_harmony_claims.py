@@ -24,7 +24,7 @@ from music_reasoning.sdk._claim_text import (
     _subject_before,
 )
 from music_reasoning.sdk.facts import Facts
-from music_reasoning.theory import analyze_progression, get_scale
+from music_reasoning.theory import analyze_progression, get_scale, keys_containing
 from music_reasoning.theory.notes import pitch_class
 
 # ---------------------------------------------------------------------------- degrees
@@ -407,3 +407,39 @@ def _natural_resolution(a: _Subject, b: _Subject) -> bool:
     if "d5" in a.intervals and "P5" not in a.intervals:
         allowed.add(1)  # a leading-tone chord rises a half step
     return motion in allowed
+
+
+# ---------------------------------------------------------------------- a chord's numeral
+
+_CHORD_NUMERAL_RE = re.compile(
+    rf"(?:^\s*|[.;:,]\s*|\b(?:and|so)\s+)(?:[Ii]t|[Tt]his chord|(?P<sym>{_NOTE}{_SUFFIX}?))\s+is\s+"
+    rf"(?:the|a|an)\s+(?P<num>{_ROMAN})(?:\s+chord)?(?![\w/])"
+)
+_KEY_IN_RE = re.compile(rf"\b(?:in|of)\s+(?:the key of\s+)?({_NOTE})\s+(major|minor)\b")
+
+
+def _chord_numerals(sentence: str, facts: Facts) -> Iterator[str]:
+    """A lone chord called a numeral: "G7 ... It is the IV chord" (it is V7 in C major).
+
+    In a key the sentence names, the theory layer says what the chord is there; with no
+    key, the numeral must be the chord's in some key where it is diatonic.
+    """
+    if facts.kind != "chord" or _NEGATION_RE.search(sentence):
+        return
+    own = facts.subject
+    for m in _CHORD_NUMERAL_RE.finditer(sentence):
+        symbol = m.group("sym") or own
+        if _chord(symbol) is None or _chord(symbol) != _chord(own):
+            continue  # about another chord: the name checks cover it
+        numeral = m.group("num")
+        key = _KEY_IN_RE.search(sentence)
+        if key is not None:
+            name = f"{key.group(1)} {key.group(2)}"
+            actual = analyze_progression([own], key=name).analysis[0].roman
+            if not _same_numeral(actual, numeral):
+                yield f"calls {own} the {numeral} in {name}; it is {actual} there"
+            continue
+        placements = keys_containing(own.split("/")[0])
+        if placements and not any(_same_numeral(p.numeral, numeral) for p in placements):
+            where = ", ".join(f"{p.numeral} in {p.key}" for p in placements[:3])
+            yield f"calls {own} the {numeral}; it is {where}"

@@ -441,3 +441,27 @@ def test_a_note_list_after_a_comma_is_read_as_the_notes() -> None:
     # a model answer marked verified before this reader: "..., with the notes C, E and G"
     caught("Cmaj7 is a C major seventh chord, with the notes C, E and G.", chord("Cmaj7"))
     ok("Cmaj7 is a C major seventh chord, with the notes C, E, G and B.", chord("Cmaj7"))
+
+
+@pytest.mark.parametrize(
+    "false",
+    [
+        "G7 is a dominant seventh chord. It is the IV chord and it pulls back to the tonic C.",
+        "In C major, G7 is the IV chord.",
+        "G7 is the ii chord.",
+    ],
+)
+def test_a_lone_chord_called_a_numeral_it_is_not(false: str) -> None:
+    # model answers marked verified before this reader (the lesson names IV elsewhere)
+    from music_reasoning.sdk.teacher import teach_chord
+    from music_reasoning.theory import build_chord
+
+    info = build_chord("G7")
+    facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
+    caught(false, facts)
+    for true in (
+        "It is the V7 chord.",
+        "In C major, G7 is the V7 chord.",
+        "In A minor it is the VII7.",
+    ):
+        ok(true, facts)
