@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import threading
 import tomllib
@@ -119,9 +120,12 @@ def _coerce(name: str, raw: Any, kind: str) -> Any:
         if "int" in kind:
             return int(raw)
         if "float" in kind:
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(value)
+            return value
         return str(raw)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(
             f"Setting {name!r} has value {raw!r}, which is not a valid {kind}.",
             suggestion=f"Fix {ENV_PREFIX}{name.upper()} or config.toml.",
