@@ -368,26 +368,55 @@ _RESOLVE_RE = re.compile(
 )
 
 
+_VERB = r"(?:resolves|resolve|resolving|resolved|leads|leading|pulls|pulling)"
+_WHICH_RESOLVES_RE = re.compile(
+    rf",? which (?:usually |naturally |then |typically |often |strongly |normally )?{_VERB} "
+    r"(?:back |home |down |up )?(?:to|into|onto) (?:the )?(?:(?:tonic|home)(?: chord)?,? )?"
+    rf"({_ITEM})(?![\w#])"
+)
+_ANTECEDENT_RE = re.compile(rf"(?<![\w#/])({_ITEM})(?![\w#])")
+
+
 def _resolutions(sentence: str, facts: Facts) -> Iterator[str]:
     """ "G7 resolves to F": a resolution must be a move of the progression or a natural one
-    (up a fourth, a fifth down to a plagal close, a step to a deceptive vi, a half step)."""
+    (up a fourth, a fifth down to a plagal close, a step to a deceptive vi, a half step).
+
+    "..., which pulls back to the tonic C" is true when some chord or numeral named
+    before it (or the chord explained) leads there.
+    """
     numeral = _numeral_of(facts)
+    for m in _WHICH_RESOLVES_RE.finditer(sentence):
+        b = m.group(1)
+        before = [a.group(1) for a in _ANTECEDENT_RE.finditer(sentence, 0, m.start())]
+        if facts.kind == "chord":
+            before.append(facts.subject)
+        before = [a for a in before if _as_chord(a, facts) is not None]
+        target = _as_chord(b, facts)
+        if target is None or not before:
+            continue
+        if not any(_leads(a, b, target, facts, numeral) for a in before):
+            yield f"says {before[-1]} resolves to {b}, which it does not"
     for m in _RESOLVE_RE.finditer(sentence):
         a, b = m.group(1), m.group(2)
         if a.lower() == "it":
             if facts.kind != "chord":
                 continue
             a = facts.subject
-        if facts.kind == "progression" and any(
-            _matches(a, x, numeral.get(x, "")) and _matches(b, y, numeral.get(y, ""))
-            for x, y in facts.moves
-        ):
-            continue
-        first, second = _as_chord(a, facts), _as_chord(b, facts)
-        if first is None or second is None:
-            continue
-        if not _natural_resolution(first, second):
+        second = _as_chord(b, facts)
+        if second is not None and not _leads(a, b, second, facts, numeral):
             yield f"says {a} resolves to {b}, which it does not"
+
+
+def _leads(a: str, b: str, second: _Subject, facts: Facts, numeral: dict[str, str]) -> bool:
+    """Whether ``a`` may be said to resolve to ``b`` (a move of the progression, a natural
+    resolution, or ``a`` not read as a chord)."""
+    if facts.kind == "progression" and any(
+        _matches(a, x, numeral.get(x, "")) and _matches(b, y, numeral.get(y, ""))
+        for x, y in facts.moves
+    ):
+        return True
+    first = _as_chord(a, facts)
+    return first is None or _natural_resolution(first, second)
 
 
 def _as_chord(item: str, facts: Facts) -> _Subject | None:

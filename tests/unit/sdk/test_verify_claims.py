@@ -465,3 +465,35 @@ def test_a_lone_chord_called_a_numeral_it_is_not(false: str) -> None:
         "In A minor it is the VII7.",
     ):
         ok(true, facts)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "false"),
+    [
+        ("Ab", "Ab is a major triad with the notes Ab, C and Eb, which pulls back to the tonic C."),
+        ("Am", "Am is a minor triad with the notes A, C and E, which pulls back to the tonic C."),
+        ("Am", "Am is a minor triad, and it pulls back to the tonic C."),
+        ("Dm", "Dm is the ii chord, which resolves to the tonic F."),
+    ],
+)
+def test_a_chord_said_to_pull_back_to_a_tonic_it_does_not_lead_to(symbol: str, false: str) -> None:
+    # the plainer few-shot example ("G the V chord, which pulls back to the tonic C") was
+    # copied onto chords where it is false
+    from music_reasoning.sdk.teacher import teach_chord
+    from music_reasoning.theory import build_chord
+
+    info = build_chord(symbol)
+    facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
+    caught(false, facts)
+
+
+def test_a_dominant_that_pulls_back_to_its_tonic_passes() -> None:
+    from music_reasoning.sdk.teacher import teach_chord
+    from music_reasoning.theory import build_chord
+
+    info = build_chord("G7")
+    facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
+    ok("G7 has the notes G, B, D and F, which pulls back to the tonic C.", facts)
+    ok("G7 is the V7 chord, which pulls back to the tonic C.", facts)
+    text = "In C major, F is the IV chord and G the V chord, which pulls back to the tonic C."
+    ok(text, progression("F G C", "C major"))
