@@ -78,6 +78,29 @@ def test_grounded_chat_answers_named_subjects_from_the_facts(home: Path) -> None
     assert out.stderr.count("verified: True") == 2
 
 
+def test_grounded_chat_answers_follow_ups_about_the_last_subject(home: Path) -> None:
+    out = chat(
+        home,
+        "What is G7?\nWhere does it resolve?\nSay that more simply\n"
+        "Why do musicians like it?\n/exit\n",
+        "--grounded",
+        "--max-tokens",
+        "40",
+    )
+    assert out.returncode == 0, out.stderr
+    # the follow-up is answered from G7's lesson: its resolution to C, checked
+    assert "Where it goes\nAs a dominant chord it resolves to" in out.stdout
+    assert "B moves up a half step to C" in out.stdout
+    assert out.stderr.count("source: deterministic, verified: True") >= 2
+    # the level moved: the beginner lesson's shorter "Where it goes"
+    assert "It pulls toward C: its B rises a half step to C." in out.stdout
+    # the last line is the model's, with G7's facts in context: shown only when checked
+    checked = "source: local, checked against the facts about G7" in out.stderr
+    replaced = "the model's answer contradicted the facts about G7" in out.stderr
+    assert checked != replaced
+    assert "unverified" not in out.stderr
+
+
 def test_ask_refuses_bytes_that_are_not_utf8() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "music_reasoning.cli.main", "ask", b"What is \xff a chord?"],

@@ -11,10 +11,12 @@ start, every tenth of the work or every few seconds, and at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -159,3 +161,32 @@ class Progress:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def jsonl_writer(path: Path) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A function that appends one JSON line to ``path`` (created or emptied first) and
+    flushes it, so what was written survives an interrupted run.
+
+    Raises:
+        StorageError, InsufficientDiskError: the file cannot be opened or written.
+    """
+    from music_reasoning.errors import storage_error
+
+    try:
+        out = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise storage_error(exc, path, "write") from exc
+
+    def write(record: dict[str, Any]) -> None:
+        try:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+        except OSError as exc:
+            raise storage_error(exc, path, "write") from exc
+
+    try:
+        yield write
+    finally:
+        with contextlib.suppress(OSError):
+            out.close()

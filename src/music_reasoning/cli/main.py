@@ -8,13 +8,14 @@ exit code (tracebacks only with ``--debug``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +25,7 @@ from music_reasoning.cli._output import (
     echo_rows,
     error_json_pending,
     json_option,
+    jsonl_writer,
     reset,
 )
 from music_reasoning.cli.models_cmd import models
@@ -33,12 +35,16 @@ from music_reasoning.engine.runtime import _params, get_engine
 from music_reasoning.errors import EXIT_CODES, InvalidInputError, MusicReasoningError
 from music_reasoning.params import DEFAULT_MAX_TOKENS, PRESETS, validate_prompt
 from music_reasoning.redact import redact_url
-from music_reasoning.sdk import MODES, TIERS, ExplanationResult, configure
+from music_reasoning.sdk import MODES, TIERS, ExplanationResult, Hybrid, configure
 from music_reasoning.sdk import chord as sdk_chord
 from music_reasoning.sdk import progression as sdk_progression
 from music_reasoning.sdk import scale as sdk_scale
 from music_reasoning.sdk.api import parse_chord
 from music_reasoning.sdk.teacher import LEVELS, Level
+
+if TYPE_CHECKING:
+    from music_reasoning.engine.chat import ChatSession
+    from music_reasoning.sdk.conversation import Conversation
 
 __all__ = ["cli", "main"]
 
@@ -160,14 +166,9 @@ def _answer_grounded(
     as_json: bool,
 ) -> bool:
     """Answer from the facts when the question names a subject; False when it names none."""
-    from music_reasoning.sdk.api import build_hybrid
-    from music_reasoning.sdk.backends import LocalBackend
     from music_reasoning.sdk.question import explain_question
 
-    hybrid = build_hybrid(  # this command's own: the process-wide default stays as it was
-        local=LocalBackend(model),
-        settings=load_settings(**({} if timeout is None else {"timeout": timeout})),
-    )
+    hybrid = _grounded_hybrid(model, timeout)
     result = explain_question(question, hybrid=hybrid, temperature=temperature, level=level)
     if result is None:
         click.echo(
@@ -177,12 +178,27 @@ def _answer_grounded(
     if as_json:
         echo_json({"question": question, **result.to_dict()})
         return True
+    _print_result(result)
+    return True
+
+
+def _grounded_hybrid(model: str | None, timeout: float | None) -> Hybrid:
+    """A Hybrid of the command's own (the process-wide default stays as it was)."""
+    from music_reasoning.sdk.api import build_hybrid
+    from music_reasoning.sdk.backends import LocalBackend
+
+    return build_hybrid(
+        local=LocalBackend(model),
+        settings=load_settings(**({} if timeout is None else {"timeout": timeout})),
+    )
+
+
+def _print_result(result: ExplanationResult) -> None:
     if result.explanation:
         click.echo(result.explanation)
     else:
         _render_rows(result.data.to_dict())
     _report(result)
-    return True
 
 
 @contextmanager
@@ -233,7 +249,9 @@ def _recorded(event: str, model: str | None) -> Iterator[None]:
     "--grounded",
     is_flag=True,
     help="A question that names a chord, scale, progression or concept is answered from "
-    "the facts (as `ask --grounded`); the others by the model.",
+    "the facts (as `ask --grounded`), and so is a follow-up about it ('where does it "
+    "resolve?', 'more simply'); the model answers the rest with those facts in context, "
+    "checked against them.",
 )
 @_level
 @click.pass_context
@@ -254,6 +272,7 @@ def chat(
     the exit code of the failures' error code (1 when they differ).
     """
     from music_reasoning.engine.chat import ChatSession
+    from music_reasoning.sdk.conversation import Conversation
 
     engine = get_engine(model)
     session = ChatSession(
@@ -263,8 +282,15 @@ def chat(
         timeout=timeout,
         engine=engine,
     )
+    talk = (
+        Conversation(hybrid=_grounded_hybrid(model, timeout), level=level, temperature=temperature)
+        if grounded
+        else None
+    )
     engine.load()  # a model that cannot load ends the session before it starts
     click.echo("Ask a music-theory question (/reset, /exit).", err=True)
+    if talk is None:
+        click.echo("(the model alone answers: unverified; --grounded checks answers)", err=True)
     asked, failures = 0, []
     while True:
         try:
@@ -284,12 +310,14 @@ def chat(
             break
         if line.strip() == "/reset":
             session.reset()
+            if talk is not None:
+                talk.reset()
             click.echo("(history cleared)", err=True)
             continue
         asked += 1
         printed = False
         try:
-            if grounded and _answer_grounded(line, model, timeout, temperature, level, False):
+            if talk is not None and _chat_grounded(line, talk, session):
                 continue
             for chunk in session.stream(line):
                 printed = True
@@ -303,6 +331,41 @@ def chat(
     if failures:
         click.echo(f"({len(failures)} of {asked} questions got no answer)", err=True)
         ctx.exit(_failure_exit_code(failures))
+
+
+def _chat_grounded(line: str, talk: Conversation, session: ChatSession) -> bool:
+    """One `chat --grounded` turn; False when the model should answer alone.
+
+    From the facts when the line names a subject or follows up on one; else, with a
+    subject, the model answers with its facts as an earlier turn and its answer is shown
+    only when nothing in it contradicts them.
+    """
+    result = talk.ask(line)
+    if result is not None:
+        _print_result(result)
+        for turn in talk.context():  # the model's later turns see the facts
+            session.add_turn(*turn)
+        return True
+    subject = talk.subject
+    if subject is None:
+        click.echo("(nothing named: the model answers alone, unverified)", err=True)
+        return False
+    answer = session.ask(line)
+    problems = talk.check(answer)
+    name = subject.lesson.subject if subject.lesson is not None else "the subject"
+    if problems:
+        session.forget_last()
+        click.echo(
+            f"(the model's answer contradicted the facts about {name}: {'; '.join(problems)}; "
+            "not shown. Ask about its notes, keys, resolution, substitutes or uses, or "
+            "'more simply', to get the checked lesson)",
+            err=True,
+        )
+        click.echo(subject.lesson.text if subject.lesson is not None else subject.explanation)
+        return True
+    click.echo(answer)
+    click.echo(f"source: local, checked against the facts about {name}", err=True)
+    return True
 
 
 def _failure_exit_code(codes: list[str]) -> int:
@@ -662,6 +725,13 @@ def explain(concept: str, key: str | None, level: Level, as_json: bool) -> None:
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions."
 )
+@click.option(
+    "--answers",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write every answer (question, source, the model's own words, corrections) "
+    "to this JSONL file, to read them.",
+)
 @_model
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @_as_json
@@ -669,6 +739,7 @@ def eval_command(
     modes: tuple[str, ...],
     question_set: str,
     limit: int | None,
+    answers: Path | None,
     model: str | None,
     quiet: bool,
     as_json: bool,
@@ -677,7 +748,9 @@ def eval_command(
     from music_reasoning.sdk.evaluate import evaluate
 
     chosen = modes or ("raw", "hybrid")
-    with Progress("eval", unit="question", quiet=quiet) as progress:
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(jsonl_writer(answers)) if answers is not None else None
+        progress = stack.enter_context(Progress("eval", unit="question", quiet=quiet))
         reports = evaluate(
             modes=chosen,
             question_set=question_set,
@@ -685,6 +758,7 @@ def eval_command(
             model=model,
             progress=progress.update,
             on_total=progress.set_total,
+            on_answer=sink,
         )
     if as_json:
         echo_json([r.to_dict() for r in reports])

@@ -59,6 +59,16 @@ class ChatSession:
         """Forget the conversation so far."""
         self.history.clear()
 
+    def add_turn(self, message: str, answer: str) -> None:
+        """Remember a turn answered elsewhere (from the facts, say): later answers see it."""
+        self._prepare(message)
+        self.history.append((message.strip(), answer.strip()))
+
+    def forget_last(self) -> None:
+        """Drop the last turn (an answer that was not shown)."""
+        if self.history:
+            self.history.pop()
+
     def _prepare(self, message: str) -> None:
         validate_prompt(message, max_chars=self._engine.settings.max_prompt_chars)
         if self.turns >= self.max_turns:

@@ -368,7 +368,7 @@ _RESOLVE_RE = re.compile(
 )
 
 
-_VERB = r"(?:resolves|resolve|resolving|resolved|leads|leading|pulls|pulling)"
+_VERB = r"(?:resolves|resolve|resolving|resolved|leads|lead|leading|pulls|pull|pulling)"
 _WHICH_RESOLVES_RE = re.compile(
     rf",? which (?:usually |naturally |then |typically |often |strongly |normally )?{_VERB} "
     r"(?:back |home |down |up )?(?:to|into|onto) (?:the )?(?:(?:tonic|home)(?: chord)?,? )?"
@@ -441,34 +441,71 @@ def _natural_resolution(a: _Subject, b: _Subject) -> bool:
 # ---------------------------------------------------------------------- a chord's numeral
 
 _CHORD_NUMERAL_RE = re.compile(
-    rf"(?:^\s*|[.;:,]\s*|\b(?:and|so)\s+)(?:[Ii]t|[Tt]his chord|(?P<sym>{_NOTE}{_SUFFIX}?))\s+is\s+"
+    r"(?:^\s*|[.;:,]\s*|\b(?:and|so)\s+)"
+    rf"(?:[Ii]t|[Tt]his chord|(?P<sym>{_NOTE}(?:{_SUFFIX})?))\s+is\s+"
     rf"(?:the|a|an)\s+(?P<num>{_ROMAN})(?:\s+chord)?(?![\w/])"
+)
+# a numeral beside a chord symbol: "the V7 (dominant) C chord", "the IV chord F"
+_APPOSITION_RES = (
+    re.compile(
+        rf"\bthe (?P<num>{_ROMAN})(?: \((?:the )?{_DEGREE}\))? (?P<sym>{_NOTE}(?:{_SUFFIX})?)"
+        r" (?:chord|triad)\b"
+    ),
+    re.compile(
+        rf"\bthe (?P<num>{_ROMAN}) (?:chord|triad),? (?P<sym>{_NOTE}(?:{_SUFFIX})?)(?![\w#+°ø/])"
+        r"(?! (?:major|minor))"
+    ),
 )
 _KEY_IN_RE = re.compile(rf"\b(?:in|of)\s+(?:the key of\s+)?({_NOTE})\s+(major|minor)\b")
 
 
 def _chord_numerals(sentence: str, facts: Facts) -> Iterator[str]:
-    """A lone chord called a numeral: "G7 ... It is the IV chord" (it is V7 in C major).
+    """A chord called a numeral it is not: "G7 ... It is the IV chord" (it is V7 in C
+    major), "the V7 (dominant) C chord" (C is no seventh chord, and V of F).
 
-    In a key the sentence names, the theory layer says what the chord is there; with no
-    key, the numeral must be the chord's in some key where it is diatonic.
+    The numeral's case and figure must fit the chord (upper case a major third, lower
+    case a minor one, a 7 a seventh); in a key the sentence names, the theory layer says
+    what the chord is there; with no key, the numeral must be the chord's in some key
+    where it is diatonic.  Applied and altered numerals (V7/V, bVII) are left to the
+    progression's own checks.
     """
-    if facts.kind != "chord" or _NEGATION_RE.search(sentence):
+    if _NEGATION_RE.search(sentence):
         return
-    own = facts.subject
-    for m in _CHORD_NUMERAL_RE.finditer(sentence):
-        symbol = m.group("sym") or own
-        if _chord(symbol) is None or _chord(symbol) != _chord(own):
-            continue  # about another chord: the name checks cover it
-        numeral = m.group("num")
-        key = _KEY_IN_RE.search(sentence)
+    claims: list[tuple[str, str]] = []
+    if facts.kind == "chord":
+        own = facts.subject
+        for m in _CHORD_NUMERAL_RE.finditer(sentence):
+            symbol = m.group("sym") or own
+            if _chord(symbol) is not None and _chord(symbol) == _chord(own):
+                claims.append((own, m.group("num")))  # another chord: the name checks
+    for pattern in _APPOSITION_RES:
+        claims += [(m.group("sym"), m.group("num")) for m in pattern.finditer(sentence)]
+    key = _KEY_IN_RE.search(sentence)
+    for symbol, numeral in dict.fromkeys(claims):
+        chord = _chord(symbol)
+        if chord is None or "/" in numeral or numeral[:1] in "b#":
+            continue
+        if not _numeral_fits(numeral, chord):
+            yield f"calls {symbol} the {numeral}, which does not fit its {chord.name} sound"
+            continue
         if key is not None:
             name = f"{key.group(1)} {key.group(2)}"
-            actual = analyze_progression([own], key=name).analysis[0].roman
+            actual = analyze_progression([symbol], key=name).analysis[0].roman
             if not _same_numeral(actual, numeral):
-                yield f"calls {own} the {numeral} in {name}; it is {actual} there"
+                yield f"calls {symbol} the {numeral} in {name}; it is {actual} there"
             continue
-        placements = keys_containing(own.split("/")[0])
+        placements = keys_containing(symbol.split("/")[0])
         if placements and not any(_same_numeral(p.numeral, numeral) for p in placements):
             where = ", ".join(f"{p.numeral} in {p.key}" for p in placements[:3])
-            yield f"calls {own} the {numeral}; it is {where}"
+            yield f"calls {symbol} the {numeral}; it is {where}"
+
+
+def _numeral_fits(numeral: str, chord: _Subject) -> bool:
+    """Whether a numeral's case and figures fit the chord's third and seventh."""
+    letters = re.match(r"[IViv]+", numeral)
+    if letters is None:
+        return True
+    figures = numeral[letters.end() :]
+    third = "M3" if letters.group().isupper() else "m3"
+    seventh = any(i in chord.intervals for i in ("m7", "M7", "d7"))
+    return third in chord.intervals and (seventh or "7" not in figures)

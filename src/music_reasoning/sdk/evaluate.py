@@ -483,6 +483,28 @@ def _score_hybrid(group: Sequence[Item], hybrid: Hybrid, *, one_by_one: bool) ->
     ]
 
 
+def answer_record(v: _Verdict, mode: str) -> dict[str, Any]:
+    """One answer for reading: the question, the verdict, and the model's own words
+    apart from the lesson that follows them."""
+    r = v.result
+    own = None
+    if r is not None and r.source in ("local", "cloud") and r.explanation:
+        lesson = getattr(r.lesson, "text", "")
+        own = r.explanation.removesuffix(lesson).strip() if lesson else r.explanation
+    return {
+        "mode": mode,
+        "category": v.item.category,
+        "question": v.item.text,
+        "correct": v.correct,
+        "contradicted": v.contradicted,
+        "source": r.source if r is not None else None,
+        "verified": r.verified if r is not None else None,
+        "own_words": own,
+        "corrections": list(r.corrections) if r is not None else [],
+        "answer": v.body,
+    }
+
+
 def _own_words(r: ExplanationResult | None) -> tuple[bool, bool]:
     """Whether the model's own verified words are in the answer, and at the first try."""
     if r is None or r.source not in ("local", "cloud"):
@@ -499,6 +521,7 @@ def run_eval(
     model: str = "",
     progress: Callable[[int], object] | None = None,
     latency_every: int | None = None,
+    on_answer: Callable[[dict[str, Any]], object] | None = None,
 ) -> EvalReport:
     """Score ``questions`` in ``mode`` (``raw``, ``hybrid`` or ``deterministic``).
 
@@ -507,6 +530,7 @@ def run_eval(
     the teacher's lesson, concepts through :func:`~music_reasoning.sdk.question.
     explain_question`).  In deterministic mode every answer is timed; in the others,
     with ``latency_every=N``, every Nth question is asked again on its own and timed.
+    ``on_answer`` receives each answer as a JSON-ready record (:func:`answer_record`).
     """
     if mode == "raw" and ask_raw is None:
         raise ValueError("raw mode needs ask_raw")
@@ -524,6 +548,8 @@ def run_eval(
             verdicts = _score_hybrid(group, hybrid, one_by_one=mode == "deterministic")
         for v in verdicts:
             _tally(report, tallies, v)
+            if on_answer is not None:
+                on_answer(answer_record(v, mode))
         if progress:
             progress(len(group))
     report.seconds = time.perf_counter() - started
@@ -620,13 +646,14 @@ def evaluate(
     progress: Callable[[int], object] | None = None,
     on_total: Callable[[int], object] | None = None,
     latency_every: int | None = LATENCY_EVERY,
+    on_answer: Callable[[dict[str, Any]], object] | None = None,
 ) -> list[EvalReport]:
     """Run the chosen question set in each mode (``raw``, ``hybrid``, ``deterministic``).
 
     ``raw`` and ``hybrid`` use the local model; ``deterministic`` needs none (the
     teacher's lesson, or the concept knowledge base).  ``progress(n)`` is called as
     questions are scored; ``on_total(n)`` once, before the first, with how many there
-    are over all modes.
+    are over all modes; ``on_answer(record)`` with every answer (:func:`answer_record`).
     """
     from music_reasoning.sdk.backends import LocalBackend
 
@@ -647,6 +674,7 @@ def evaluate(
                     model=name,
                     progress=progress,
                     latency_every=latency_every,
+                    on_answer=on_answer,
                 )
             )
         else:
@@ -663,6 +691,7 @@ def evaluate(
                     model="none" if deterministic else name,
                     progress=progress,
                     latency_every=None if deterministic else latency_every,
+                    on_answer=on_answer,
                 )
             )
     return reports

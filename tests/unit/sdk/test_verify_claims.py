@@ -66,7 +66,7 @@ def caught(text: str, facts: Facts) -> None:
 
 
 def test_grounding_version_is_bumped() -> None:
-    assert GROUNDING_VERSION == "4"  # the verifier reads whole claims
+    assert GROUNDING_VERSION == "5"  # plainer few-shot examples: cached answers are stale
 
 
 # ------------------------------------------------------------------------ step formulas
@@ -497,3 +497,29 @@ def test_a_dominant_that_pulls_back_to_its_tonic_passes() -> None:
     ok("G7 is the V7 chord, which pulls back to the tonic C.", facts)
     text = "In C major, F is the IV chord and G the V chord, which pulls back to the tonic C."
     ok(text, progression("F G C", "C major"))
+
+
+@pytest.mark.parametrize(
+    "false",
+    [
+        # a model answer marked verified with the plainer few-shot examples
+        "Its notes are G, B, D and F, which pull back to the V7 (dominant) C chord.",
+        "In C major it goes to the V7 C chord.",
+        "It resolves to the I chord, Cm.",
+        "Its neighbour is the ii chord F.",
+    ],
+)
+def test_a_numeral_beside_a_chord_it_does_not_fit(false: str) -> None:
+    from music_reasoning.sdk.teacher import teach_chord
+    from music_reasoning.theory import build_chord
+
+    info = build_chord("G7")
+    facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
+    caught(false, facts)
+    for true in (
+        "It resolves to the I chord, C.",
+        "In C major it is the V7 G7 chord.",
+        "It pulls back to the tonic C, the I chord C.",
+        "Its neighbour is the ii chord Dm7.",
+    ):
+        ok(true, facts)
