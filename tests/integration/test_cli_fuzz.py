@@ -729,6 +729,7 @@ def test_status_and_warmup(model_path: Path, command: str, model: Any, extra: li
     question_set=st.sampled_from([[], ["--set", "diagnostic"], ["--set", "generated"]]),
     model=st.none() | st.sampled_from(["gemma3-270m", "core3b:v4.5"]) | path_arg,
     extra=st.lists(st.sampled_from(["--json", "--quiet"]), unique=True),
+    answers=st.none() | path_arg,
 )
 def test_eval(
     model_path: Path,
@@ -737,8 +738,10 @@ def test_eval(
     question_set: list[str],
     model: Any,
     extra: list[str],
+    answers: PathArg | None,
 ) -> None:
     argv = ["eval", "--limit", limit, *mode, *question_set, *extra]
     argv += [] if model is None else ["--model", model]
+    argv += [] if answers is None else ["--answers", answers]
     with fresh_home(model_path) as run:
         assert_clean(invoke(run.argv(argv)))

@@ -144,3 +144,28 @@ def test_report_counts_own_words_and_lower_coverage(tmp_path: Path) -> None:
     )
     assert 0.0 < raw.overall["coverage"] < 1.0  # the notes only
     assert raw.points["diagnostic"]["notes"] == 1.0 and raw.points["diagnostic"]["keys"] == 0.0
+
+
+def test_every_answer_can_be_read_with_the_models_words_apart(tmp_path: Path) -> None:
+    class Plain:
+        name = "local"
+
+        def model_id(self) -> str:
+            return "plain"
+
+        def generate(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
+            return "It is a chord.", {}
+
+    hybrid = Hybrid(settings=load_settings(), local=Plain(), quota=CloudQuota(tmp_path / "q.json"))
+    records: list[dict[str, Any]] = []
+    questions = diagnostic_questions()[:2]
+    run_eval(questions, mode="hybrid", hybrid=hybrid, on_answer=records.append)
+    assert [r["question"] for r in records] == [q.text for q in questions]
+    first = records[0]
+    assert first["source"] == "local" and first["verified"] is True
+    assert first["own_words"] == "It is a chord."  # the lesson after it is not repeated
+    assert first["answer"].startswith("It is a chord.\n\nWhat it is")
+    det = Hybrid(mode="deterministic", settings=load_settings())
+    records.clear()
+    run_eval(questions[:1], mode="deterministic", hybrid=det, on_answer=records.append)
+    assert records[0]["own_words"] is None and records[0]["source"] == "deterministic"
