@@ -374,20 +374,29 @@ _WHICH_RESOLVES_RE = re.compile(
     r"(?:back |home |down |up )?(?:to|into|onto) (?:the )?(?:(?:tonic|home)(?: chord)?,? )?"
     rf"({_ITEM})(?![\w#])"
 )
-_ANTECEDENT_RE = re.compile(rf"(?<![\w#/])({_ITEM})(?![\w#])")
+_ANTECEDENT_RE = re.compile(rf"(?<![\w#/])({_ITEM})(?![\w#])(?! (?:major|minor))")
+# a list of notes ("G, B, D and F"): its notes are not what "which" points back to
+_LISTED_NOTES_RE = re.compile(rf"{_NOTE}(?![\w#])(?:(?:,? and |, ){_NOTE}(?![\w#]))+")
 
 
 def _resolutions(sentence: str, facts: Facts) -> Iterator[str]:
     """ "G7 resolves to F": a resolution must be a move of the progression or a natural one
     (up a fourth, a fifth down to a plagal close, a step to a deceptive vi, a half step).
 
-    "..., which pulls back to the tonic C" is true when some chord or numeral named
-    before it (or the chord explained) leads there.
+    "..., which pulls back to the tonic C" is true when the sentence's first chord, the
+    chord or numeral just before "which" (not a note of a listed chord), or the chord
+    explained leads there.
     """
     numeral = _numeral_of(facts)
     for m in _WHICH_RESOLVES_RE.finditer(sentence):
         b = m.group(1)
-        before = [a.group(1) for a in _ANTECEDENT_RE.finditer(sentence, 0, m.start())]
+        listed = [(x.start(), x.end()) for x in _LISTED_NOTES_RE.finditer(sentence, 0, m.start())]
+        named = [
+            a.group(1)
+            for a in _ANTECEDENT_RE.finditer(sentence, 0, m.start())
+            if not any(start <= a.start() < end for start, end in listed)
+        ]
+        before = named[:1] + named[-1:]
         if facts.kind == "chord":
             before.append(facts.subject)
         before = [a for a in before if _as_chord(a, facts) is not None]
@@ -444,6 +453,8 @@ _CHORD_NUMERAL_RE = re.compile(
     r"(?:^\s*|[.;:,]\s*|\b(?:and|so)\s+)"
     rf"(?:[Ii]t|[Tt]his chord|(?P<sym>{_NOTE}(?:{_SUFFIX})?))\s+is\s+"
     rf"(?:the|a|an)\s+(?P<num>{_ROMAN})(?:\s+chord)?(?![\w/])"
+    # "the V7 of Eb": the numeral is in that key, not the sentence's or the facts'
+    rf"(?:\s+(?:of|in)\s+(?:the key of\s+)?(?P<of>{_NOTE})(?![\w#])(?:\s+(?P<mode>major|minor))?)?"
 )
 # a numeral beside a chord symbol: "the V7 (dominant) C chord", "the IV chord F"
 _APPOSITION_RES = (
@@ -471,33 +482,51 @@ def _chord_numerals(sentence: str, facts: Facts) -> Iterator[str]:
     """
     if _NEGATION_RE.search(sentence):
         return
-    claims: list[tuple[str, str]] = []
-    if facts.kind == "chord":
-        own = facts.subject
-        for m in _CHORD_NUMERAL_RE.finditer(sentence):
-            symbol = m.group("sym") or own
-            if _chord(symbol) is not None and _chord(symbol) == _chord(own):
-                claims.append((own, m.group("num")))  # another chord: the name checks
+    named = _KEY_IN_RE.search(sentence)
+    key = f"{named.group(1)} {named.group(2)}" if named else None
+    if key is None and facts.kind == "progression" and facts.key:
+        key = facts.key  # a progression's numerals are in its key
+    claims: list[tuple[str, str, tuple[str, ...]]] = []
+    for m in _CHORD_NUMERAL_RE.finditer(sentence):
+        symbol = m.group("sym") or (facts.subject if facts.kind == "chord" else None)
+        if symbol is None:
+            continue
+        if m.group("of"):  # "the V7 of Eb": Eb major, or Eb minor when not said
+            modes = (m.group("mode"),) if m.group("mode") else ("major", "minor")
+            keys: tuple[str, ...] = tuple(f"{m.group('of')} {mode}" for mode in modes)
+        else:
+            keys = (key,) if key else ()
+        claims.append((symbol, m.group("num"), keys))
     for pattern in _APPOSITION_RES:
-        claims += [(m.group("sym"), m.group("num")) for m in pattern.finditer(sentence)]
-    key = _KEY_IN_RE.search(sentence)
-    for symbol, numeral in dict.fromkeys(claims):
+        claims += [
+            (m.group("sym"), m.group("num"), (key,) if key else ())
+            for m in pattern.finditer(sentence)
+        ]
+    own = {symbol for symbol, _ in facts.pairs}  # the progression's own: checked with it
+    for symbol, numeral, keys in dict.fromkeys(claims):
         chord = _chord(symbol)
-        if chord is None or "/" in numeral or numeral[:1] in "b#":
+        if chord is None or "/" in numeral or numeral[:1] in "b#" or symbol in own:
             continue
         if not _numeral_fits(numeral, chord):
             yield f"calls {symbol} the {numeral}, which does not fit its {chord.name} sound"
             continue
-        if key is not None:
-            name = f"{key.group(1)} {key.group(2)}"
-            actual = analyze_progression([symbol], key=name).analysis[0].roman
-            if not _same_numeral(actual, numeral):
-                yield f"calls {symbol} the {numeral} in {name}; it is {actual} there"
+        if keys:
+            actual = [_numeral_in(symbol, k) for k in keys]
+            if not any(a is None or _same_numeral(a, numeral) for a in actual):
+                yield f"calls {symbol} the {numeral} in {keys[0]}; it is {actual[0]} there"
             continue
         placements = keys_containing(symbol.split("/")[0])
         if placements and not any(_same_numeral(p.numeral, numeral) for p in placements):
             where = ", ".join(f"{p.numeral} in {p.key}" for p in placements[:3])
             yield f"calls {symbol} the {numeral}; it is {where}"
+
+
+def _numeral_in(symbol: str, key: str) -> str | None:
+    """The chord's numeral in ``key`` (None when the theory layer cannot say)."""
+    try:
+        return analyze_progression([symbol], key=key).analysis[0].roman
+    except MusicReasoningError:
+        return None
 
 
 def _numeral_fits(numeral: str, chord: _Subject) -> bool:

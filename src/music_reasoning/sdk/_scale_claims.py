@@ -49,14 +49,27 @@ def _formula_steps(formula: str) -> tuple[int, ...]:
     return tuple(2 * token.count("W") + token.count("H") for token in formula.split("-"))
 
 
+# Words that present a stretch of a formula, not the whole ("it starts W-H-W").
+_PART_RE = re.compile(
+    r"\b(?:starts?|starting|begins?|beginning|opens?|ends?|ending|contains?|includes?|part"
+    r"|stretch|first|last|then|followed|with)\b",
+    re.IGNORECASE,
+)
+
+
 def _formulas(sentence: str, facts: Facts) -> Iterator[str]:
-    """Step formulas: "W-H-W-W-W-H-W", "tone, tone, semitone", "whole-half-whole ..."."""
+    """Step formulas: "W-H-W-W-W-H-W", "tone, tone, semitone", "whole-half-whole ...".
+
+    A formula given as the scale's own must be all of it; a stretch ("it starts W-H-W")
+    must be somewhere in it.
+    """
     for m in _STEP_SEQ_RE.finditer(sentence):
         subject = _subject_before(sentence, m.start(), facts)
         if subject.formula is None:
             continue
         claimed, true = _steps(m.group(0)), _formula_steps(subject.formula)
-        if sum(claimed) == 12 or len(claimed) >= len(true):
+        whole = not _PART_RE.search(sentence[max(0, m.start() - 40) : m.start()])
+        if whole or sum(claimed) == 12 or len(claimed) >= len(true):
             wrong = claimed != true
         else:  # a stretch of the formula ("it starts W-H-W")
             doubled = true + true

@@ -523,3 +523,52 @@ def test_a_numeral_beside_a_chord_it_does_not_fit(false: str) -> None:
         "Its neighbour is the ii chord Dm7.",
     ):
         ok(true, facts)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "false"),
+    [
+        # model answers the verifier passed: a note of the listed chord (G) was taken for
+        # what "which" points back to
+        ("Em", "Em is a minor triad with the notes E, G and B, which pulls back to the tonic C."),
+        ("Dbsus4", "Its notes are Db, Gb and Ab, which pull back to the tonic C# in the root."),
+    ],
+)
+def test_which_points_back_to_the_chord_not_a_listed_note(symbol: str, false: str) -> None:
+    from music_reasoning.sdk.teacher import teach_chord
+    from music_reasoning.theory import build_chord
+
+    info = build_chord(symbol)
+    facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
+    caught(false, facts)
+
+
+@pytest.mark.parametrize(
+    ("subject", "false"),
+    [
+        # model answers marked verified: another chord called a numeral in a named key
+        (("scale", "C", "lydian"), "In C major, F is the V chord and G is the I."),
+        (("chord", "Eaug"), "In E major, F is the I chord and G# is the A chord."),
+        (("chord", "Dm"), "In F major, C is the IV chord."),
+    ],
+)
+def test_any_chord_called_a_numeral_in_a_named_key(subject: tuple[str, ...], false: str) -> None:
+    from music_reasoning.sdk.facts import scale_facts
+    from music_reasoning.sdk.teacher import teach_chord, teach_scale
+    from music_reasoning.theory import build_chord, get_scale
+
+    if subject[0] == "scale":
+        info = get_scale(subject[1], subject[2])
+        facts = scale_facts(info).widened(teach_scale(info, "intermediate"))
+    else:
+        chord_info = build_chord(subject[1])
+        facts = chord_facts(chord_info).widened(teach_chord(chord_info, "intermediate"))
+    caught(false, facts)
+
+
+def test_a_formula_given_as_the_whole_must_be_whole() -> None:
+    # a model answer marked verified: lydian's formula without its last step
+    facts = scale("G", "lydian")
+    caught("Its step formula is W-W-W-H-W-W.", facts)
+    ok("Its step formula is W-W-W-H-W-W-H.", facts)
+    ok("It starts W-W-W-H, with the raised fourth.", facts)
