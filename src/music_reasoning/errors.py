@@ -21,7 +21,11 @@ The tree::
     ├── StorageError (OSError)               STORAGE_UNAVAILABLE  a path cannot be written or read
     ├── CloudError (ConnectionError)         CLOUD_UNAVAILABLE  the cloud endpoint failed or refused
     │   (``status_code``; ``transient=True`` marks the ones worth retrying)
-    └── TierLimitError (PermissionError)     TIER_LIMIT         the SDK tier does not allow it
+    ├── TierLimitError (PermissionError)     TIER_LIMIT         the SDK tier does not allow it
+    ├── AuthenticationError                  UNAUTHORIZED       the server's API key is missing
+    │   (PermissionError)                                       or wrong
+    └── ServerBusyError                      SERVER_BUSY        the server's queue is full, or it
+                                                                is loading or shutting down
 
 Each code maps to one CLI exit code (see :data:`EXIT_CODES`).
 """
@@ -33,6 +37,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "EXIT_CODES",
+    "AuthenticationError",
     "CloudError",
     "CorruptedModelError",
     "DownloadError",
@@ -43,6 +48,7 @@ __all__ = [
     "InvalidInputError",
     "ModelUnavailableError",
     "MusicReasoningError",
+    "ServerBusyError",
     "StorageError",
     "TierLimitError",
     "storage_error",
@@ -267,6 +273,26 @@ class CloudError(MusicReasoningError, ConnectionError):
         self.details.setdefault("status_code", status_code)
 
 
+class AuthenticationError(MusicReasoningError, PermissionError):
+    """Raised (as HTTP 401) when a request to the server lacks its API key or has a wrong one."""
+
+    code = "UNAUTHORIZED"
+    default_suggestion = (
+        "Send the server's key as `Authorization: Bearer KEY` (the openai client: api_key=KEY)."
+    )
+
+
+class ServerBusyError(MusicReasoningError):
+    """Raised (as HTTP 429 or 503) when the server cannot take a request now.
+
+    Its queue is full (429), its model is still loading, or it is shutting down (503);
+    the response's ``Retry-After`` header says when to try again.
+    """
+
+    code = "SERVER_BUSY"
+    default_suggestion = "Retry after the number of seconds in the Retry-After header."
+
+
 EXIT_CODES: dict[str, int] = {
     MusicReasoningError.code: 1,
     InvalidInputError.code: 2,
@@ -280,4 +306,6 @@ EXIT_CODES: dict[str, int] = {
     CloudError.code: 10,
     TierLimitError.code: 11,
     StorageError.code: 12,
+    AuthenticationError.code: 13,
+    ServerBusyError.code: 14,
 }

@@ -29,6 +29,7 @@ from music_reasoning.cli._output import (
     reset,
 )
 from music_reasoning.cli.models_cmd import models
+from music_reasoning.cli.serve_cmd import serve
 from music_reasoning.cli.telemetry_cmd import telemetry
 from music_reasoning.config import load_settings
 from music_reasoning.engine.runtime import _params, get_engine
@@ -814,6 +815,7 @@ def config_show(as_json: bool) -> None:
 
 cli.add_command(telemetry)
 cli.add_command(models)
+cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> int:
