@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from music_reasoning.errors import MusicReasoningError
+from music_reasoning.sdk._chord_claims import _qualities, _roots
 from music_reasoning.sdk._claim_text import _sentences
 from music_reasoning.sdk._harmony_claims import (
     _DEGREE_OF_RE,
@@ -64,6 +65,8 @@ _READERS: tuple[Callable[[str, Facts], Iterator[str]], ...] = (
     _resolutions,
     _enharmonics,
     _chord_numerals,
+    _qualities,
+    _roots,
 )
 
 

@@ -444,6 +444,8 @@ def _natural_resolution(a: _Subject, b: _Subject) -> bool:
         allowed |= {2, 11}  # deceptive V-vi; a tritone substitute falls a half step
     if "d5" in a.intervals and "P5" not in a.intervals:
         allowed.add(1)  # a leading-tone chord rises a half step
+    if not {"M3", "m3"} & set(a.intervals):
+        allowed.add(0)  # a suspension resolves to the chord on its own root
     return motion in allowed
 
 

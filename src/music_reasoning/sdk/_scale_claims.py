@@ -12,6 +12,7 @@ from music_reasoning.sdk._claim_text import (
     _NOTE,
     _NUMBER,
     _SCALE_WORDS,
+    _SUFFIX,
     _list,
     _number,
     _own,
@@ -116,7 +117,9 @@ def _interval_formulas(sentence: str, facts: Facts) -> Iterator[str]:
 
 # ---------------------------------------------------------------------------- note lists
 
-_NOTE_LIST = rf"{_NOTE}(?![\w#])(?:(?:,? and |, |-|\u2013| ){_NOTE}(?![\w#]))+"
+# a chord symbol among the notes ("the notes Gm, Bb and D") is read, to be refused
+_LISTED = rf"{_NOTE}(?:{_SUFFIX})?"
+_NOTE_LIST = rf"{_LISTED}(?![\w#])(?:(?:,? and |, |-|\u2013| ){_LISTED}(?![\w#]))+"
 _LIST_RE = re.compile(
     r"(?:(?:its|the) (?:notes|pitches|tones) (?:are|:)|(?:has|contains|uses|holds|is made of|"
     r"(?:chord|scale|triad|mode),? with) "
@@ -142,7 +145,12 @@ def _note_lists(sentence: str, facts: Facts) -> Iterator[str]:
             true = true[:3]
         if not true:
             continue
-        claimed = tuple(re.findall(_NOTE, m.group(1)))
+        items = re.findall(rf"{_LISTED}(?![\w#])", m.group(1))
+        symbols = [item for item in items if not re.fullmatch(_NOTE, item)]
+        if symbols:
+            yield f"lists the chord {symbols[0]} among the notes of {subject.name}"
+            continue
+        claimed = tuple(items)
         if _pcs(claimed) != _pcs(true):
             yield f"lists the notes of {subject.name} as {_list(claimed)}; they are {_list(true)}"
 

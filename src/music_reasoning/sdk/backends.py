@@ -12,7 +12,7 @@ from music_reasoning.errors import MusicReasoningError
 from music_reasoning.models.files import recorded_digest
 from music_reasoning.models.registry import get_model
 from music_reasoning.params import GenerationParams
-from music_reasoning.sdk.facts import grounded_examples
+from music_reasoning.sdk.facts import examples_for
 
 __all__ = ["LocalBackend"]
 
@@ -24,7 +24,6 @@ class LocalBackend:
 
     def __init__(self, model: str | os.PathLike[str] | None = None) -> None:
         self.model = model
-        self._examples = grounded_examples()
 
     def model_file(self) -> Path:
         """The GGUF file this backend answers with (not loaded by asking)."""
@@ -54,7 +53,8 @@ class LocalBackend:
             return {}
 
     def generate(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
-        completion = get_engine(self.model).complete(prompt, params, history=self._examples)
+        engine = get_engine(self.model)
+        completion = engine.complete(prompt, params, history=examples_for(prompt))
         return completion.text, completion.metrics.to_dict()
 
     def generate_many(
@@ -65,11 +65,19 @@ class LocalBackend:
         ``params`` is one for all prompts or one per prompt (each with the words its
         facts rule out).
         """
-        out: list[tuple[str, dict[str, Any]] | MusicReasoningError] = []
         engine = get_engine(self.model)
-        for item in engine.batch(list(prompts), params, history=self._examples):
-            if item.error is not None:
-                out.append(item.error)
-            else:
-                out.append((item.text or "", item.metrics.to_dict() if item.metrics else {}))
-        return out
+        each = [params] * len(prompts) if isinstance(params, GenerationParams) else list(params)
+        groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
+        for i, prompt in enumerate(prompts):  # one batch per set of worked examples
+            groups.setdefault(examples_for(prompt), []).append(i)
+        out: dict[int, tuple[str, dict[str, Any]] | MusicReasoningError] = {}
+        for examples, indices in groups.items():
+            items = engine.batch(
+                [prompts[i] for i in indices], [each[i] for i in indices], history=examples
+            )
+            for i, item in zip(indices, items, strict=True):
+                if item.error is not None:
+                    out[i] = item.error
+                else:
+                    out[i] = (item.text or "", item.metrics.to_dict() if item.metrics else {})
+        return [out[i] for i in range(len(prompts))]

@@ -15,7 +15,9 @@ What is banned, for a subject's :class:`~.facts.Facts`:
 * roman numerals (with ``b``/``#``) not among the facts' numerals, compared as the
   verifier does (without figures); a bare ``I``, ``i`` or ``v`` only after a dash
   (``-I``), as the verifier reads them only in dashed sequences;
-* "X major" / "X minor" where X is an allowed note but not a key or chord of the facts.
+* "X major" / "X minor" where X is an allowed note but not a key or chord of the facts;
+* for a chord, "a minor" (and "a major", "a diminished", "an augmented") where the chord
+  lacks that quality's interval ("Caug is a minor augmented chord").
 
 ``allowed_words`` lists what must stay writable where a banned word is its beginning
 (``F`` banned and ``F#`` allowed in D major; "D minor" banned, "D minor seventh" fine
@@ -30,8 +32,10 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from music_reasoning.errors import MusicReasoningError
 from music_reasoning.sdk.facts import Facts
 from music_reasoning.sdk.verify import chord_sound
+from music_reasoning.theory import build_chord
 from music_reasoning.theory.notes import pitch_class
 
 __all__ = ["WordConstraint", "constraint_enabled", "word_constraint"]
@@ -122,4 +126,25 @@ def _constraint(facts: Facts) -> WordConstraint:
                 continue
             banned.append(f"{root} {kind}")
             allowed += [f"{root} {q}" for q in facts.qualities if q.startswith(kind + " ")]
+    if facts.kind == "chord":
+        banned += _wrong_qualities(facts.subject)
     return WordConstraint(tuple(dict.fromkeys(banned)), tuple(dict.fromkeys(allowed)))
+
+
+#: A chord's description in words, and the interval each quality word asks for.
+_QUALITY_NEEDS = (("major", "M3"), ("minor", "m3"), ("diminished", "d5"), ("augmented", "A5"))
+
+
+def _wrong_qualities(symbol: str) -> list[str]:
+    """ "a minor" for Caug, "a major" for Csus4: a description of the chord in words
+    whose quality it lacks ("Caug is a minor augmented chord")."""
+    try:
+        intervals = set(build_chord(symbol).intervals)
+    except MusicReasoningError:
+        return []
+    out = []
+    for word, needs in _QUALITY_NEEDS:
+        if needs not in intervals:
+            article = "an" if word[0] in "aeiou" else "a"
+            out.append(f"{article} {word}")
+    return out

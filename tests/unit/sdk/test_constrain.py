@@ -26,6 +26,19 @@ def test_g7_bans_notes_outside_it_but_never_its_own_or_the_article() -> None:
     assert {"A,", "A and", "A is"} <= banned  # the note A, not the article
 
 
+@pytest.mark.parametrize(
+    ("symbol", "banned", "kept"),
+    [
+        ("Caug", {"a minor", "a diminished"}, {"a major", "an augmented"}),
+        ("Csus4", {"a minor", "a major", "a diminished", "an augmented"}, set()),
+        ("Bdim", {"a major", "an augmented"}, {"a minor", "a diminished"}),
+    ],
+)
+def test_a_chord_bans_the_qualities_it_lacks(symbol: str, banned: set[str], kept: set[str]) -> None:
+    words = set(word_constraint(chord_facts(build_chord(symbol))).banned)
+    assert banned <= words and not kept & words
+
+
 def test_a_progression_bans_numerals_outside_it() -> None:
     facts = progression_facts(analyze_progression(["C", "G", "Am", "F"]))
     banned = set(word_constraint(facts).banned)
@@ -51,6 +64,8 @@ def test_the_banned_flat_of_an_allowed_letter_does_not_ban_the_letter() -> None:
     [
         chord_facts(build_chord("G7")),
         chord_facts(build_chord("F#m7b5")),
+        chord_facts(build_chord("Caug")),
+        chord_facts(build_chord("Dsus4")),
         scale_facts(get_scale("D", "dorian")),
         progression_facts(analyze_progression(["Dm7", "G7", "Cmaj7"])),
         progression_facts(analyze_progression(["C", "A7", "Dm", "G7", "C"])),
@@ -59,7 +74,12 @@ def test_the_banned_flat_of_an_allowed_letter_does_not_ban_the_letter() -> None:
 def test_every_banned_word_is_one_the_verifier_would_flag(facts: object) -> None:
     words = word_constraint(facts)  # type: ignore[arg-type]
     for word in words.banned:
-        text = f"It is {word}-{word}." if word.startswith("-") else f"It has {word} and more."
+        if word.startswith(("a ", "an ")):  # a quality the chord lacks
+            text = f"{facts.subject} is {word} chord."  # type: ignore[attr-defined]
+        elif word.startswith("-"):
+            text = f"It is {word}-{word}."
+        else:
+            text = f"It has {word} and more."
         assert find_contradictions(text, facts), word  # type: ignore[arg-type]
     for word in words.allowed:
         if " " not in word:

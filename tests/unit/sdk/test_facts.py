@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import pytest
+
 from music_reasoning.sdk.facts import (
     chord_facts,
+    examples_for,
     grounded_examples,
     progression_facts,
     scale_facts,
+    worked_examples,
 )
 from music_reasoning.sdk.verify import find_contradictions
 from music_reasoning.theory import analyze_progression, build_chord, get_scale
@@ -45,10 +49,21 @@ def test_topics_route_known_weaknesses() -> None:
     assert "secondary_dominant" in secondary.topics
 
 
-def test_grounded_examples_are_true() -> None:
-    for question, answer in grounded_examples():
-        assert question.startswith("Facts:")
-        assert answer
+@pytest.mark.parametrize("kind", ["chord", "scale", "progression"])
+def test_worked_examples_are_true_and_of_their_kind(kind: str) -> None:
+    from music_reasoning.sdk.verify import find_contradictions
+
+    subjects = {
+        "chord": chord_facts(build_chord("G7")),
+        "scale": scale_facts(get_scale("A", "lydian")),
+        "progression": progression_facts(analyze_progression(["Am", "F", "C", "G"])),
+    }
+    examples = worked_examples(kind)
+    assert len(examples) == 2 and all(f.kind == kind for f, _ in examples)
+    assert examples_for(subjects[kind].prompt()) == grounded_examples(kind)
+    for facts, answer in examples:
+        assert find_contradictions(answer, facts) == [], answer
+        assert answer.split()[0] in facts.prompt()  # about its own facts
 
 
 def test_every_chord_type_and_scale_type_yields_a_consistent_sentence() -> None:

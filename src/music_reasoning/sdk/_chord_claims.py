@@ -1,0 +1,90 @@
+"""Claims about what a chord is: its quality in words and its root.
+
+"Caug is a minor augmented chord" names only true notes and symbols, yet an augmented
+chord has a major third; "Db is a major triad with the notes Db, Gb and Ab" calls the
+chord Db something it is not; "Fm7 is its root" gives a chord for a note.  The words of a
+description each ask for something in the chord's intervals (``minor`` a minor third,
+``seventh`` a seventh, ``triad`` three notes, ...); words the reader does not know ask
+for nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from music_reasoning.sdk._claim_text import _NOTE, _SUFFIX, _chord, _Subject
+from music_reasoning.sdk.facts import Facts
+
+_SYMBOL = rf"{_NOTE}(?:{_SUFFIX})?(?:/{_NOTE})?"
+_DESCRIPTION_RE = re.compile(
+    rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:an? |the )(?:{_NOTE} )?"
+    r"(?P<words>(?:[A-Za-z][\w-]* ){0,3}?)(?P<noun>chord|triad)\b"
+)
+_ROOT_RE = re.compile(rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:its|the) root\b")
+_FIRST_SYMBOL_RE = re.compile(rf"(?<![\w#/])({_SYMBOL})(?![\w#/+°ø])")
+_SEVENTHS = ("m7", "M7", "d7")
+
+
+def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
+    """The first word of a description the chord does not fit, or None."""
+    has = set(chord.intervals)
+    seventh = any(i in has for i in _SEVENTHS)
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else noun
+        if word == "major" and after in ("seventh", "7th"):
+            ok = "M7" in has
+        elif word == "minor" and after in ("seventh", "7th"):
+            ok = "m7" in has and "m3" in has
+        elif word == "dominant" and after in ("seventh", "7th"):
+            ok = "M3" in has and "m7" in has
+        elif word == "diminished" and after in ("seventh", "7th"):
+            ok = "d7" in has
+        else:
+            ok = {
+                "major": "M3" in has,
+                "minor": "m3" in has,
+                "dominant": "M3" in has,
+                "diminished": "d5" in has,
+                "half-diminished": "d5" in has and "m7" in has,
+                "augmented": "A5" in has,
+                "suspended": not {"M3", "m3"} & has,
+                "seventh": seventh,
+                "7th": seventh,
+            }.get(word, True)
+        if not ok:
+            return word
+    if noun == "triad" and len(chord.notes) != 3:
+        return "triad"
+    return None
+
+
+def _qualities(sentence: str, facts: Facts) -> Iterator[str]:
+    """ "Caug is a minor augmented chord": each quality word must fit the chord."""
+    own = _chord(facts.subject) if facts.kind == "chord" else None
+    for m in _DESCRIPTION_RE.finditer(sentence):
+        chord = _chord(m.group("sym"))
+        if own is not None and m.group("sym") == own.root:
+            chord = own  # "Db is a ..." about Dbsus4: the chord named by its root
+        if chord is None:
+            continue
+        words = m.group("words").lower().split()
+        wrong = _wants(words, m.group("noun"), chord)
+        if wrong is not None:
+            said = " ".join([*words, m.group("noun")])
+            sound = " ".join(chord.intervals)
+            yield f"calls {m.group('sym')} a {said}; it is {chord.name} ({sound})"
+
+
+def _roots(sentence: str, facts: Facts) -> Iterator[str]:
+    """ "..., and C is its root": the root of the chord the sentence is about."""
+    for m in _ROOT_RE.finditer(sentence):
+        first = _FIRST_SYMBOL_RE.search(sentence)
+        about = first.group(1) if first is not None and first.start() < m.start() else None
+        chord = _chord(about) if about else None
+        if chord is None and facts.kind == "chord":
+            chord = _chord(facts.subject)
+        if chord is None:
+            continue
+        if m.group("sym") != chord.root:
+            yield f"calls {m.group('sym')} the root of {chord.name}; it is {chord.root}"
