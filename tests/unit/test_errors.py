@@ -19,6 +19,8 @@ ALL = [
     (errors.TierLimitError, "TIER_LIMIT", PermissionError),
     (errors.CloudError, "CLOUD_UNAVAILABLE", ConnectionError),
     (errors.StorageError, "STORAGE_UNAVAILABLE", OSError),
+    (errors.AuthenticationError, "UNAUTHORIZED", PermissionError),
+    (errors.ServerBusyError, "SERVER_BUSY", MusicReasoningError),
 ]
 
 
