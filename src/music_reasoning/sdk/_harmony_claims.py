@@ -185,6 +185,8 @@ _FUNCTION_RES = (
     ),
     # "Am is vi (tonic)", "F = IV (predominant)"
     re.compile(rf"(?<![\w#/])({_SYMBOL}) (?:is|=) {_ROMAN} \({_FUNCTION}\)"),
+    # "the ii (dominant) chord"
+    re.compile(rf"(?<![\w#/])({_ROMAN})(?: chord)? \({_FUNCTION}\)"),
 )
 
 
@@ -197,8 +199,8 @@ def _functions(sentence: str, facts: Facts) -> Iterator[str]:
     """Function words: "the IV chord is dominant" (IV is predominant)."""
     if not facts.functions:
         return
-    first, second = _FUNCTION_RES
-    for regex in (first, second):
+    first = _FUNCTION_RES[0]
+    for regex in _FUNCTION_RES:
         for m in regex.finditer(sentence):
             item, claimed = m.group(1), _function_name(m.group(2))
             if regex is first and re.search(r" is the \w+$", m.group(0)):
@@ -468,6 +470,19 @@ _APPOSITION_RES = (
         rf"\bthe (?P<num>{_ROMAN}) (?:chord|triad),? (?P<sym>{_NOTE}(?:{_SUFFIX})?)(?![\w#+°ø/])"
         r"(?! (?:major|minor))"
     ),
+    # "F is the IV chord and G the V chord"
+    re.compile(
+        rf"\b(?:and|,) (?P<sym>{_NOTE}(?:{_SUFFIX})?) the (?P<num>{_ROMAN})"
+        r"(?: chord| triad)?(?![\w/])"
+    ),
+)
+# one numeral called another: "I is the IV chord", "V7 is the I"
+_NUMERAL_IS_RE = re.compile(
+    rf"(?<![\w#/-])(?P<a>{_ROMAN}) is (?:the |a |an )?(?P<b>{_ROMAN})(?: chord| triad)?(?![\w/-])"
+)
+# a chord equated with a pattern, in the facts' own notation: "Em7 = ii-V-I"
+_SYMBOL_IS_PATTERN_RE = re.compile(
+    rf"(?<![\w#/])(?P<sym>{_NOTE}(?:{_SUFFIX})?) = (?P<pat>{_ROMAN}(?:-{_ROMAN})+)"
 )
 _KEY_IN_RE = re.compile(rf"\b(?:in|of)\s+(?:the key of\s+)?({_NOTE})\s+(major|minor)\b")
 
@@ -484,6 +499,11 @@ def _chord_numerals(sentence: str, facts: Facts) -> Iterator[str]:
     """
     if _NEGATION_RE.search(sentence):
         return
+    for m in _NUMERAL_IS_RE.finditer(sentence):
+        if not _same_numeral(m.group("a"), m.group("b")):
+            yield f"calls the {m.group('a')} the {m.group('b')}"
+    for m in _SYMBOL_IS_PATTERN_RE.finditer(sentence):
+        yield f"calls the chord {m.group('sym')} the pattern {m.group('pat')}"
     named = _KEY_IN_RE.search(sentence)
     key = f"{named.group(1)} {named.group(2)}" if named else None
     if key is None and facts.kind == "progression" and facts.key:
@@ -507,7 +527,11 @@ def _chord_numerals(sentence: str, facts: Facts) -> Iterator[str]:
     own = {symbol for symbol, _ in facts.pairs}  # the progression's own: checked with it
     for symbol, numeral, keys in dict.fromkeys(claims):
         chord = _chord(symbol)
-        if chord is None or "/" in numeral or numeral[:1] in "b#" or symbol in own:
+        if chord is None or numeral[:1] in "b#" or symbol in own:
+            continue
+        if "/" in numeral:
+            if keys and not any(_applied_fits(chord, numeral, k) for k in keys):
+                yield f"calls {symbol} the {numeral} in {keys[0]}; it is not"
             continue
         if not _numeral_fits(numeral, chord):
             yield f"calls {symbol} the {numeral}, which does not fit its {chord.name} sound"
@@ -521,6 +545,28 @@ def _chord_numerals(sentence: str, facts: Facts) -> Iterator[str]:
         if placements and not any(_same_numeral(p.numeral, numeral) for p in placements):
             where = ", ".join(f"{p.numeral} in {p.key}" for p in placements[:3])
             yield f"calls {symbol} the {numeral}; it is {where}"
+
+
+_DEGREE_OF_NUMERAL = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7}
+
+
+def _applied_fits(chord: _Subject, numeral: str, key: str) -> bool:
+    """ "E7 is the V7/vi" in C major: a V (or vii) of the degree the numeral names."""
+    head, _, target = numeral.partition("/")
+    letters = re.match(r"[IViv]+", head)
+    degree = _DEGREE_OF_NUMERAL.get(target.lstrip("b#").lower())
+    tonic, _, mode = key.partition(" ")
+    if letters is None or degree is None:
+        return True
+    try:
+        scale = get_scale(tonic, "natural_minor" if mode == "minor" else "major")
+    except MusicReasoningError:
+        return True
+    target_pc = pitch_class(scale.notes[degree - 1])
+    above = {"v": 7, "vii": 11}.get(letters.group().lower())
+    if above is None:
+        return True  # an applied ii or IV: not read here
+    return (pitch_class(chord.root) - target_pc) % 12 == above and _numeral_fits(head, chord)
 
 
 def _numeral_in(symbol: str, key: str) -> str | None:

@@ -213,10 +213,10 @@ _RELATED_RES = (
         rf"(?<![\w#]){_KEY}(?: scale| key)? is (?:the |its |a |an )?{_REL}(?: (major|minor))?"
         rf"(?: scale| key| mode)?(?: (?:of|to) (?:the )?{_KEY})?(?![\w#])",
     ),
-    # "Its relative minor is B minor", "the parallel major, A major"
+    # "Its relative minor is B minor", "the parallel major, A major", "Relative: B minor"
     re.compile(
-        rf"\b(?:its|the) {_REL}(?: (major|minor))?(?: scale| key)?(?: is|,|:)? (?:the )?{_KEY}"
-        r"(?![\w#])",
+        rf"(?:\b(?:its|the) |^\s*){_REL}(?: (major|minor))?(?: scale| key)?(?: is|,|:)? "
+        rf"(?:the )?{_KEY}(?![\w#])",
     ),
 )
 

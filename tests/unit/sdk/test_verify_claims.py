@@ -633,3 +633,43 @@ def test_a_chord_described_as_what_it_is(symbol: str, true: str) -> None:
 
     info = build_chord(symbol)
     ok(true, chord_facts(info).widened(teach_chord(info, "intermediate")))
+
+
+@pytest.mark.parametrize(
+    ("chords", "key", "false"),
+    [
+        # model answers marked verified (grounding version 6), each checked by hand
+        ("C G Am F", "C major", "In C major, I is the IV chord and V is the dominant."),
+        ("Fm7 Bb7 Ebmaj7", "Eb major", "In Eb major, Fm7 is the ii chord and V7 is the I."),
+        ("C A7 Dm", "C major", "In C major, Dm is the ii chord and E is the V7/ii chord."),
+        ("F C", "C major", "In C major, F is the IV chord and G the I chord."),
+        ("D A", "A major", "In A major, D is the IV chord and E the I chord."),
+        ("Db Bb7 Ebm", "Db major", "In Db major, Ebm is the ii (dominant) chord."),
+        ("Em7 A7 Dmaj7", "D major", "Em7 = ii-V-I (jazz) is the dominant, A7 = V7 (dominant)."),
+    ],
+)
+def test_numerals_equated_with_what_they_are_not(chords: str, key: str, false: str) -> None:
+    caught(false, progression(chords, key))
+
+
+@pytest.mark.parametrize(
+    ("chords", "key", "true"),
+    [
+        ("C A7 Dm", "C major", "In C major, A7 is the V7/ii chord and Dm the ii chord."),
+        ("C E7 Am", "C major", "E7 is the V7/vi, and Am the vi."),
+        ("F G C", "C major", "In C major, F is the IV chord and G the V chord."),
+        ("Dm7 G7 Cmaj7", "C major", "It is a ii-V-I progression; the V7 is the dominant."),
+    ],
+)
+def test_numerals_equated_with_what_they_are(chords: str, key: str, true: str) -> None:
+    ok(true, progression(chords, key))
+
+
+def test_related_keys_in_the_facts_notation() -> None:
+    # a model answer marked verified: Db major's relative is Bb minor
+    facts = scale("Db", "major")
+    caught(
+        "The Db major scale has the notes Db, Eb, F, Gb, Ab, Bb and C. Relative: Db minor.", facts
+    )
+    ok("Relative: Bb minor.", facts)
+    ok("Relative: E major.", scale("A", "lydian"))  # the parent major, as the facts say
