@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 
 from music_reasoning.cli.main import cli, main
 from music_reasoning.errors import EXIT_CODES
+from music_reasoning.server.config import is_loopback
 from tests.support.http_server import FileServer
 
 # -- which commands each test drives ----------------------------------------------------------
@@ -745,3 +746,96 @@ def test_eval(
     argv += [] if answers is None else ["--answers", answers]
     with fresh_home(model_path) as run:
         assert_clean(invoke(run.argv(argv)))
+
+
+# -- serve: only the paths that return (a started server would block the test) ---------------
+def _not_int_in(low: int, high: int) -> Callable[[str], bool]:
+    """True when click's int parsing (``int(text)``) fails or lands outside [low, high]."""
+
+    def check(text: str) -> bool:
+        try:
+            return not low <= int(text) <= high
+        except ValueError:
+            return True
+
+    return check
+
+
+PORT_IN_USE = ("--port", "in-use")
+serve_guard = st.one_of(
+    st.tuples(
+        st.just("--host"),
+        st.one_of(
+            st.sampled_from(["0.0.0.0", "::", "192.168.1.2", "10.0.0.7", "example.com", "", " "]),
+            any_text,
+            raw_bytes_arg,
+        ).filter(lambda h: not is_loopback(h)),
+    ),
+    st.tuples(st.just("--port"), number.filter(_not_int_in(0, 65535))),
+    st.tuples(st.just("--parallel"), number.filter(_not_int_in(1, 256))),
+    st.tuples(st.just("--max-queue"), number.filter(_not_int_in(0, 100_000))),
+    st.tuples(
+        st.just("--cors-origin"),
+        arg.filter(lambda o: o != "*" and not o.startswith(("http://", "https://"))),
+    ),
+    st.tuples(
+        st.just("--model"),
+        st.one_of(
+            st.sampled_from(["no-such-model", "fuzz:Q8_0", "core3b:v4.8:F16"]),
+            st.sampled_from(["missing", "missing-parent"]).map(PathArg),
+        ),
+    ),
+    st.just(PORT_IN_USE),
+)
+serve_extra = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["--host", "--port", "--parallel", "--max-queue", "--cors-origin", "--model"]
+        ),
+        st.one_of(arg, name_arg, path_arg),
+    ),
+    max_size=2,
+).map(lambda pairs: [x for pair in pairs for x in pair])
+
+
+@contextlib.contextmanager
+def no_server_started() -> Iterator[None]:
+    """A tripwire: if an example reached uvicorn, fail it instead of blocking the run."""
+    import uvicorn
+
+    real = uvicorn.Server.run
+
+    def tripped(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("serve started a server for real")
+
+    uvicorn.Server.run = tripped  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        uvicorn.Server.run = real  # type: ignore[method-assign]
+
+
+@fuzzes("serve")
+@settings(FUZZ, max_examples=60)
+@given(guard=serve_guard, extra=serve_extra, home=homes)
+@example(guard=("--host", "0.0.0.0"), extra=[], home=Home())
+@example(guard=PORT_IN_USE, extra=[], home=Home())
+def test_serve_refuses_before_listening(
+    model_path: Path, guard: tuple[Any, Any], extra: list[Any], home: Home
+) -> None:
+    """A non-loopback host without a key, a bad port or option, an unknown model, or a port
+    in use each end with a usage error or a coded one; the guard comes last so that no
+    fuzzed option overrides it (and no example passes an API key)."""
+    with (
+        fresh_home(model_path, home) as run,
+        socket.socket() as busy,
+        no_server_started(),
+    ):
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        if guard == PORT_IN_USE:
+            guard = ("--host", "127.0.0.1", "--port", str(busy.getsockname()[1]))
+        o = invoke(run.argv(["serve", *extra, *guard]))
+    assert_clean(o)
+    shown_help = "--help" in o.argv and o.stdout.startswith("Usage:")
+    assert o.rc != 0 or shown_help, f"serve returned 0 without refusing:\n{o.describe()}"
