@@ -14,15 +14,32 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from music_reasoning.sdk import ExplanationResult, Hybrid, explain_concept, explain_question
 from music_reasoning.sdk.api import build_hybrid, parse_chord
-from music_reasoning.sdk.facts import chord_facts, progression_facts, scale_facts
-from music_reasoning.sdk.teacher import Level, teach_chord, teach_progression, teach_scale
+from music_reasoning.sdk.facts import Facts, chord_facts, progression_facts, scale_facts
+from music_reasoning.sdk.teacher import (
+    Lesson,
+    Level,
+    teach_chord,
+    teach_progression,
+    teach_scale,
+)
 from music_reasoning.theory import analyze_progression, get_scale
 
-__all__ = ["MusicService", "split_chords"]
+__all__ = ["ExplainOptions", "MusicService", "split_chords"]
+
+
+@dataclass(frozen=True)
+class ExplainOptions:
+    """How to explain: SDK ``mode`` (None: the settings'), teaching ``level``, sampling."""
+
+    mode: str | None = None
+    level: Level = "intermediate"
+    temperature: float | None = None
+    use_cache: bool = True
 
 
 def split_chords(chords: str | Sequence[str]) -> list[str]:
@@ -66,77 +83,39 @@ class MusicService:
                 self._hybrids[mode] = self._factory(mode)
             return self._hybrids[mode]
 
-    def chord(
-        self,
-        chord: str | Sequence[str],
-        *,
-        mode: str | None,
-        level: Level,
-        temperature: float | None,
-        use_cache: bool,
+    def _explain(
+        self, info: Any, facts: Facts, lesson: Lesson, options: ExplainOptions
     ) -> ExplanationResult:
-        info = parse_chord(chord)
-        return self.hybrid(mode).explain(
+        return self.hybrid(options.mode).explain(
             info,
-            chord_facts(info),
-            use_cache=use_cache,
-            temperature=temperature,
-            lesson=teach_chord(info, level),
+            facts,
+            use_cache=options.use_cache,
+            temperature=options.temperature,
+            lesson=lesson,
         )
 
-    def scale(
-        self,
-        root: str,
-        kind: str,
-        *,
-        mode: str | None,
-        level: Level,
-        temperature: float | None,
-        use_cache: bool,
-    ) -> ExplanationResult:
+    def chord(self, chord: str | Sequence[str], options: ExplainOptions) -> ExplanationResult:
+        info = parse_chord(chord)
+        return self._explain(info, chord_facts(info), teach_chord(info, options.level), options)
+
+    def scale(self, root: str, kind: str, options: ExplainOptions) -> ExplanationResult:
         info = get_scale(root, kind)
-        return self.hybrid(mode).explain(
-            info,
-            scale_facts(info),
-            use_cache=use_cache,
-            temperature=temperature,
-            lesson=teach_scale(info, level),
-        )
+        return self._explain(info, scale_facts(info), teach_scale(info, options.level), options)
 
     def progression(
-        self,
-        chords: str | Sequence[str],
-        *,
-        key: str | None,
-        mode: str | None,
-        level: Level,
-        temperature: float | None,
-        use_cache: bool,
+        self, chords: str | Sequence[str], key: str | None, options: ExplainOptions
     ) -> ExplanationResult:
         info = analyze_progression(split_chords(chords), key=key)
-        return self.hybrid(mode).explain(
-            info,
-            progression_facts(info),
-            use_cache=use_cache,
-            temperature=temperature,
-            lesson=teach_progression(info, level),
-        )
+        lesson = teach_progression(info, options.level)
+        return self._explain(info, progression_facts(info), lesson, options)
 
-    def question(
-        self,
-        question: str,
-        *,
-        mode: str | None,
-        level: Level,
-        temperature: float | None,
-        use_cache: bool,
-    ) -> ExplanationResult | None:
+    def question(self, question: str, options: ExplainOptions) -> ExplanationResult | None:
         return explain_question(
             question,
-            hybrid=self.hybrid(mode),
-            use_cache=use_cache,
-            temperature=temperature,
-            level=level,
+            hybrid=self.hybrid(options.mode),
+            use_cache=options.use_cache,
+            temperature=options.temperature,
+            level=options.level,
         )
 
     def concept(self, concept: str, *, key: str | None, level: Level) -> ExplanationResult:

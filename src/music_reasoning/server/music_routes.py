@@ -19,10 +19,11 @@ from music_reasoning.sdk.api import parse_chord
 from music_reasoning.sdk.concepts import concept_ids
 from music_reasoning.server.deps import model_slot, state_of
 from music_reasoning.server.errors import ApiError
-from music_reasoning.server.music import split_chords
+from music_reasoning.server.music import ExplainOptions, split_chords
 from music_reasoning.server.schemas import (
     ChordExplainRequest,
     ConceptExplainRequest,
+    ExplainFields,
     ExplanationOut,
     ProgressionExplainRequest,
     QuestionRequest,
@@ -42,10 +43,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def _explain(
-    request: Request, mode: str | None, work: Callable[[], ExplanationResult | None]
+    request: Request, body: ExplainFields, work: Callable[[], ExplanationResult | None]
 ) -> ExplanationResult | None:
+    """Run ``work`` on a worker thread, holding a model slot unless no model is used."""
     state = state_of(request)
-    if mode == "deterministic":
+    if body.mode == "deterministic":
         result = await state.generator.call(work)
     else:
         async with model_slot(state):
@@ -61,23 +63,17 @@ def _found(result: ExplanationResult | None) -> dict[str, Any]:
     return result.to_dict()
 
 
+def _options(body: ExplainFields) -> ExplainOptions:
+    return ExplainOptions(
+        mode=body.mode, level=body.level, temperature=body.temperature, use_cache=body.use_cache
+    )
+
+
 @router.post("/music/chord", response_model=ExplanationOut, tags=["music"], responses=_ERRORS)
 async def explain_chord(body: ChordExplainRequest, request: Request) -> dict[str, Any]:
     """Explain a chord (symbol or notes), checked against the theory layer's facts."""
     music = state_of(request).music
-    return _found(
-        await _explain(
-            request,
-            body.mode,
-            lambda: music.chord(
-                body.chord,
-                mode=body.mode,
-                level=body.level,
-                temperature=body.temperature,
-                use_cache=body.use_cache,
-            ),
-        )
-    )
+    return _found(await _explain(request, body, lambda: music.chord(body.chord, _options(body))))
 
 
 @router.post("/music/scale", response_model=ExplanationOut, tags=["music"], responses=_ERRORS)
@@ -85,18 +81,7 @@ async def explain_scale(body: ScaleExplainRequest, request: Request) -> dict[str
     """Explain a scale or mode (root and type, e.g. D dorian)."""
     music = state_of(request).music
     return _found(
-        await _explain(
-            request,
-            body.mode,
-            lambda: music.scale(
-                body.root,
-                body.type,
-                mode=body.mode,
-                level=body.level,
-                temperature=body.temperature,
-                use_cache=body.use_cache,
-            ),
-        )
+        await _explain(request, body, lambda: music.scale(body.root, body.type, _options(body)))
     )
 
 
@@ -106,16 +91,7 @@ async def explain_progression(body: ProgressionExplainRequest, request: Request)
     music = state_of(request).music
     return _found(
         await _explain(
-            request,
-            body.mode,
-            lambda: music.progression(
-                body.chords,
-                key=body.key,
-                mode=body.mode,
-                level=body.level,
-                temperature=body.temperature,
-                use_cache=body.use_cache,
-            ),
+            request, body, lambda: music.progression(body.chords, body.key, _options(body))
         )
     )
 
@@ -127,17 +103,7 @@ async def explain_question(body: QuestionRequest, request: Request) -> dict[str,
     A question that names none is refused (422): ask ``/v1/chat/completions`` instead.
     """
     music = state_of(request).music
-    result = await _explain(
-        request,
-        body.mode,
-        lambda: music.question(
-            body.question,
-            mode=body.mode,
-            level=body.level,
-            temperature=body.temperature,
-            use_cache=body.use_cache,
-        ),
-    )
+    result = await _explain(request, body, lambda: music.question(body.question, _options(body)))
     if result is None:
         raise ApiError(
             InvalidInputError(

@@ -261,7 +261,9 @@ async def _respond(request: Request, admitted: Admitted, fmt: _Format) -> Respon
             include_usage=job.include_usage,
             observe=lambda g: state.metrics.observe(g, request_started=started),
         )
-        return EventSourceResponse(events, headers={"Cache-Control": "no-cache"})
+        return EventSourceResponse(
+            events, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
     if len(job.requests) == 1:
         generations = [await state.generator.complete(job.requests[0])]
     else:

@@ -20,6 +20,7 @@ __all__ = [
     "ChordExplainRequest",
     "CompletionRequest",
     "ConceptExplainRequest",
+    "ExplainFields",
     "ExplanationOut",
     "ModelCard",
     "ModelList",
@@ -138,7 +139,9 @@ class ModelList(BaseModel):
 
 
 # -- music ------------------------------------------------------------------------------
-class _Explain(_Request):
+class ExplainFields(_Request):
+    """The options every explain request takes."""
+
     level: Level = Field(default="intermediate", description="How much the lesson teaches.")
     mode: SdkMode | None = Field(
         default=None,
@@ -148,25 +151,25 @@ class _Explain(_Request):
     use_cache: bool = True
 
 
-class ChordExplainRequest(_Explain):
+class ChordExplainRequest(ExplainFields):
     chord: str | list[str] = Field(
         min_length=1, description="A symbol (G7, C/E), notes ('C E G') or a list of notes."
     )
 
 
-class ScaleExplainRequest(_Explain):
+class ScaleExplainRequest(ExplainFields):
     root: str = Field(min_length=1, max_length=8)
     type: str = Field(default="major", min_length=1, max_length=64)
 
 
-class ProgressionExplainRequest(_Explain):
+class ProgressionExplainRequest(ExplainFields):
     chords: str | list[str] = Field(
         min_length=1, description="'Dm7 G7 Cmaj7' or a list of chord symbols."
     )
     key: str | None = Field(default=None, max_length=32, description="Analyse in this key.")
 
 
-class QuestionRequest(_Explain):
+class QuestionRequest(ExplainFields):
     question: str = Field(min_length=1, max_length=1000)
 
 
