@@ -37,11 +37,13 @@ from music_reasoning.server.deps import ServerState, model_slot, state_of
 from music_reasoning.server.errors import ApiError, envelope, status_for
 from music_reasoning.server.generate import GenerateRequest, Generation, TokenStream
 from music_reasoning.server.schemas import (
+    ChatCompletionOut,
     ChatCompletionRequest,
     CompletionRequest,
     ModelCard,
     ModelList,
     SamplingFields,
+    TextCompletionOut,
 )
 from music_reasoning.server.translate import chat_turns, finish_reason, generation_params
 
@@ -170,7 +172,18 @@ async def list_models(request: Request) -> ModelList:
     return ModelList(data=[ModelCard(id=g.model_id, created=g.created)])
 
 
-@router.post("/chat/completions", response_model=None, responses=_ERRORS)
+_STREAMED = "; with `stream: true`, `text/event-stream` chunks ending in `data: [DONE]`."
+
+
+def _answers(model: type[Any], what: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": what + _STREAMED}, **_ERRORS}
+
+
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    responses=_answers(ChatCompletionOut, "The answer"),
+)
 async def chat_completions(
     request: Request, admitted: Annotated[Admitted, Depends(admit_chat)]
 ) -> Response:
@@ -178,7 +191,11 @@ async def chat_completions(
     return await _respond(request, admitted, _ChatFormat())
 
 
-@router.post("/completions", response_model=None, responses=_ERRORS)
+@router.post(
+    "/completions",
+    response_model=None,
+    responses=_answers(TextCompletionOut, "The text"),
+)
 async def completions(
     request: Request, admitted: Annotated[Admitted, Depends(admit_completion)]
 ) -> Response:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from music_reasoning.sdk.teacher import Level
 
 __all__ = [
+    "ChatCompletionOut",
     "ChatCompletionRequest",
     "ChatMessage",
     "ChordExplainRequest",
@@ -29,6 +30,7 @@ __all__ = [
     "SamplingFields",
     "ScaleExplainRequest",
     "StreamOptions",
+    "TextCompletionOut",
     "TextPart",
     "Usage",
 ]
@@ -124,6 +126,49 @@ class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop", "length"]
+    logprobs: None = None
+
+
+class ChatCompletionOut(BaseModel):
+    """A whole chat answer (a stream sends ``chat.completion.chunk`` objects instead)."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+    system_fingerprint: None = None
+
+
+class TextChoice(BaseModel):
+    index: int
+    text: str
+    finish_reason: Literal["stop", "length"]
+    logprobs: None = None
+
+
+class TextCompletionOut(BaseModel):
+    """A whole text completion (a stream sends ``text_completion`` chunks)."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[TextChoice]
+    usage: Usage
+    system_fingerprint: None = None
 
 
 class ModelCard(BaseModel):

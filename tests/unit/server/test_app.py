@@ -371,5 +371,7 @@ def test_the_openapi_schema_documents_the_routes() -> None:
         "/metrics",
     ):
         assert path in paths, path
-    body = paths["/v1/chat/completions"]["post"]["requestBody"]
-    assert "ChatCompletionRequest" in json.dumps(body)
+    chat = paths["/v1/chat/completions"]["post"]
+    assert "ChatCompletionRequest" in json.dumps(chat["requestBody"])
+    assert "ChatCompletionOut" in json.dumps(chat["responses"]["200"])
+    assert {"401", "422", "429"} <= set(chat["responses"])
