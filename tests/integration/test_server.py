@@ -343,7 +343,7 @@ def test_a_full_queue_is_429_and_a_closed_stream_frees_its_slot(served: Served) 
 
 
 def test_sigterm_lets_the_stream_in_flight_finish(model_path: Path, tmp_path: Path) -> None:
-    server = start_server(model_path, tmp_path)
+    server = start_server(model_path, tmp_path, "--parallel", "2")
     try:
         body = {"model": server.model, "prompt": "The C major scale:", "max_tokens": 48}
         events: list[str] = []
