@@ -23,6 +23,11 @@ Threading model (today's engine)::
   ``TIMEOUT`` when it reads again.
 * The model loads on a background thread at start-up (:meth:`Generator.start_loading`);
   ``ready`` says when it has.
+
+For a decode loop shared by many sequences, whose ``emit`` must return at once: gate
+each stream's next step on :meth:`TokenStream.has_room` (the engine's ``ready`` hook),
+so ``emit`` always finds room and never blocks the loop; everything above this module
+stays as it is.
 """
 
 from __future__ import annotations
@@ -335,6 +340,11 @@ class TokenStream:
             return False
         self._outcome.produced += 1
         return not self._stop.is_set()
+
+    def has_room(self) -> bool:
+        """Whether the next chunk would be taken at once (the reader is not behind)."""
+        stats = self._send.statistics()
+        return stats.current_buffer_used < stats.max_buffer_size
 
     async def _put(self, text: str) -> bool:
         with anyio.move_on_after(max(0.0, self._deadline - time.monotonic())):

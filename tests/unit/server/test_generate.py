@@ -75,6 +75,24 @@ def test_a_reader_that_stalls_past_the_deadline_stops_decoding_and_gets_timeout(
     assert read == len(engine.calls[0].emitted) - 1 < 200
 
 
+def test_has_room_says_whether_the_reader_is_behind() -> None:
+    engine = ScriptedEngine(words=["w"] * 100)
+    generator = Generator(engine, model_id="fake")
+
+    async def main() -> None:
+        stream = generator.stream(GenerateRequest("Q", PARAMS))
+        assert stream.has_room()
+        await stream.first()
+        for _ in range(200):  # the engine fills the buffer while nobody reads
+            if not stream.has_room():
+                break
+            await anyio.sleep(0.01)
+        assert not stream.has_room()
+        await stream.aclose()
+
+    anyio.run(main)
+
+
 def test_an_engine_error_reaches_the_reader_after_the_chunks_before_it() -> None:
     engine = ScriptedEngine(fail_after=2, error=InferenceError("decode failed"))
     generator = Generator(engine, model_id="fake")
