@@ -4,15 +4,18 @@ Threading model
 ---------------
 * ``_load_lock`` makes the first use load exactly once: concurrent first callers wait
   for the one load and then share the model.
-* ``_gen_lock`` serialises use of the llama.cpp context (it is not thread-safe).  A
-  waiting caller waits at most until its own deadline.  A batch holds the lock once
-  and decodes up to ``n_parallel`` prompts as parallel sequences.
-* A stream decodes on a worker thread into a bounded queue.  A consumer that stops
-  reading fills the queue, which blocks the worker, which pauses decoding; closing the
-  iterator sets a cancel flag that the decoder sees before its next token.  A reader
-  that stalls past the call's deadline stops decoding too, and gets TIMEOUT when it
-  reads again; no chunk is ever dropped.  The final state (done or error) is kept
-  apart from the chunks, so the reader always learns how the call ended.
+* The llama.cpp context is not thread-safe: one thread owns it, the
+  :class:`~.scheduler.Scheduler`'s decode loop.  Every call submits its sequences
+  there and waits for its own results, so calls from many threads share each
+  ``llama_decode`` step (continuous batching, up to ``n_parallel`` sequences at once).
+  A call waits for a free slot at most until its own deadline; a batch's items each
+  get their timeout from the moment they start decoding.
+* A stream's chunks go to a queue the reader drains.  A reader that falls
+  ``STREAM_BUFFER`` chunks behind holds its sequence (the others go on); closing the
+  iterator cancels the sequence before its next token.  A reader that stalls past the
+  call's deadline stops decoding too, and gets TIMEOUT when it reads again; no chunk
+  is ever dropped.  The final state (done or error) is kept apart from the chunks, so
+  the reader always learns how the call ended.
 * ``unload()`` waits for calls that are using the model (see ``_use``); it never
   frees a context under a running call.
 """
@@ -43,6 +46,7 @@ from music_reasoning.engine.decoder import Decoder, SeqRequest, SeqResult
 from music_reasoning.engine.hardware import check_memory, default_threads
 from music_reasoning.engine.metrics import Metrics, MetricsHook, emit_metrics
 from music_reasoning.engine.prompt import BuiltPrompt, PromptBuilder
+from music_reasoning.engine.scheduler import Scheduler, Ticket
 from music_reasoning.engine.threads import ThreadTuner, free_cores
 from music_reasoning.errors import (
     InferenceError,
@@ -120,6 +124,7 @@ class BatchItem:
 class _Loaded:
     backend: Any
     decoder: Decoder
+    scheduler: Scheduler
     builder: PromptBuilder
     path: Path
     settings: Settings
@@ -165,7 +170,6 @@ class LocalEngine:
         self._settings = settings
         self._factory = backend_factory or _default_backend_factory
         self._load_lock = threading.Lock()
-        self._gen_lock = threading.Lock()
         self._users = 0
         self._users_cv = threading.Condition()
         self.last_used = time.monotonic()
@@ -245,9 +249,11 @@ class LocalEngine:
             n_threads,
             builder.kind,
         )
+        decoder = Decoder(backend, n_ctx=settings.n_ctx, tuner=tuner)
         return _Loaded(
             backend=backend,
-            decoder=Decoder(backend, n_ctx=settings.n_ctx, tuner=tuner),
+            decoder=decoder,
+            scheduler=Scheduler(decoder),
             builder=builder,
             path=path,
             settings=settings,
@@ -280,6 +286,18 @@ class LocalEngine:
         """Whether a call is using the model right now."""
         return self._users > 0
 
+    @property
+    def decoding(self) -> int:
+        """Sequences decoding or waiting for a slot right now (0 when not loaded)."""
+        lo = self._loaded
+        return lo.scheduler.active + lo.scheduler.queued if lo is not None else 0
+
+    @property
+    def queued(self) -> int:
+        """Sequences waiting for a free slot."""
+        lo = self._loaded
+        return lo.scheduler.queued if lo is not None else 0
+
     def unload(self) -> None:
         """Free the model and its context; the next call loads it again.
 
@@ -291,6 +309,7 @@ class LocalEngine:
                 while self._users:
                     self._users_cv.wait()
             if lo is not None:
+                lo.scheduler.close()
                 lo.backend.close()
                 logger.info("model unloaded")
 
@@ -355,30 +374,36 @@ class LocalEngine:
     def _run(
         self,
         lo: _Loaded,
-        requests: list[SeqRequest],
+        request: SeqRequest,
         *,
         deadline: float,
         retryable: Callable[[], bool] = lambda: True,
         reuse_prefix: bool = True,
-    ) -> list[SeqResult]:
-        """Run requests under the context lock, retrying transient llama.cpp failures."""
+    ) -> SeqResult:
+        """Run one request through the scheduler, retrying transient llama.cpp failures.
+
+        Raises:
+            InferenceTimeoutError: the deadline passed (waiting for a slot counts).
+            InferenceError: llama.cpp failed.
+        """
         retries = max(0, lo.settings.retries)
         for attempt in range(retries + 1):
-            if not self._gen_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise InferenceTimeoutError(
-                    "The model stayed busy with other calls until this call's deadline.",
-                    suggestion="Raise the timeout or send fewer concurrent calls.",
-                )
-            try:
-                return lo.decoder.run(requests, deadline=deadline, reuse_prefix=reuse_prefix)
-            except InferenceError as exc:
-                self._last_error = exc
-                if not exc.transient or attempt == retries or not retryable():
-                    raise
-                logger.warning("transient failure (%s); retry %d/%d", exc, attempt + 1, retries)
-            finally:
-                self._gen_lock.release()
-            time.sleep(_RETRY_BACKOFF * 2**attempt)
+            (ticket,) = lo.scheduler.submit([request], deadline=deadline, reuse_prefix=reuse_prefix)
+            result = ticket.wait()
+            error = result.error
+            if error is None:
+                return result
+            if not isinstance(error, MusicReasoningError):
+                error = InferenceError(f"Decoding failed: {error}")
+            if isinstance(error, InferenceError):
+                self._last_error = error
+                if error.transient and attempt < retries and retryable():
+                    logger.warning(
+                        "transient failure (%s); retry %d/%d", error, attempt + 1, retries
+                    )
+                    time.sleep(_RETRY_BACKOFF * 2**attempt)
+                    continue
+            raise error
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _metrics(self, lo: _Loaded, r: SeqResult) -> Metrics:
@@ -412,10 +437,14 @@ class LocalEngine:
         on_metrics: MetricsHook | None = None,
         reuse_prefix: bool = True,
         raw: bool = False,
+        ready: Callable[[], bool] | None = None,
     ) -> Completion:
         """Answer one prompt.  ``emit`` receives chunks as they are produced.
 
-        ``raw=True`` continues ``prompt`` as plain text, without the question template.
+        ``emit`` runs on the decode loop's thread and must return at once (False
+        cancels); ``ready`` returning False holds this answer for a step (its reader is
+        behind) without holding other calls.  ``raw=True`` continues ``prompt`` as plain
+        text, without the question template.
 
         Raises:
             InvalidInputError, InferenceTimeoutError, InferenceError, and load errors.
@@ -434,11 +463,11 @@ class LocalEngine:
                 sent[0] = True
                 return emit(text) if emit else True
 
-            request = SeqRequest(tokens, run_params, tracking_emit)
+            request = SeqRequest(tokens, run_params, tracking_emit, ready)
             try:
-                (result,) = self._run(
+                result = self._run(
                     lo,
-                    [request],
+                    request,
                     deadline=deadline,
                     retryable=lambda: not sent[0],
                     reuse_prefix=reuse_prefix,
@@ -486,13 +515,14 @@ class LocalEngine:
         raw: bool = False,
         history: Sequence[tuple[str, str]] = (),
     ) -> list[BatchItem]:
-        """Answer many prompts, ``n_parallel`` at a time as parallel sequences.
+        """Answer many prompts as parallel sequences of the shared decode loop.
 
         Order is preserved and failures are per item: an invalid prompt or a timed-out
-        sequence becomes an item with ``error``; the others still answer.  ``timeout``
-        applies to each group of parallel sequences.  ``history`` (earlier question and
-        answer turns) goes before every prompt.  ``params`` may be one per prompt (each
-        with its own banned words, say); a group's timeout is then its longest.
+        sequence becomes an item with ``error``; the others still answer.  Each prompt's
+        ``timeout`` counts from when it starts decoding (up to ``n_parallel`` decode at
+        once; the rest wait for a slot).  ``history`` (earlier question and answer
+        turns) goes before every prompt.  ``params`` may be one per prompt (each with
+        its own banned words, say).
 
         Raises:
             InvalidInputError: ``prompts`` is one string, not a list of prompts.
@@ -501,78 +531,43 @@ class LocalEngine:
         per = [params] * len(prompts) if isinstance(params, GenerationParams) else list(params)
         if len(per) != len(prompts):
             raise InvalidInputError(f"{len(per)} parameter sets for {len(prompts)} prompts.")
-        items: list[BatchItem | None] = [None] * len(prompts)
-        valid: list[int] = []
-        for i, p in enumerate(prompts):
-            try:
-                validate_prompt(p, max_chars=self.settings.max_prompt_chars)
-                valid.append(i)
-            except InvalidInputError as exc:
-                items[i] = BatchItem(i, str(p), error=exc)
-                if on_item:
-                    on_item(items[i])  # type: ignore[arg-type]
-        if valid:
-            with self._use() as lo:
-                width = lo.backend.n_seq_max
-                for start in range(0, len(valid), width):
-                    group = valid[start : start + width]
-                    self._batch_group(
-                        lo, prompts, group, per, items, on_metrics, on_item, raw, history
-                    )
-        return [item for item in items if item is not None]
+        items: dict[int, BatchItem] = {}
 
-    def _batch_group(
-        self,
-        lo: _Loaded,
-        prompts: Sequence[str],
-        group: list[int],
-        params: Sequence[GenerationParams],
-        items: list[BatchItem | None],
-        on_metrics: MetricsHook | None,
-        on_item: Callable[[BatchItem], None] | None,
-        raw: bool,
-        history: Sequence[tuple[str, str]],
-    ) -> None:
-        # A prompt that cannot run (too long for the context, untokenizable) fails alone.
-        results: dict[int, SeqResult] = {}
-        runnable: list[int] = []
-        requests = []
-        for i in group:
-            try:
-                tokens, run_params = self._tokens(lo, prompts[i], history, params[i], raw=raw)
-                if len(tokens) >= lo.settings.n_ctx:
-                    raise InvalidInputError(
-                        f"Prompt is {len(tokens)} tokens; the context holds {lo.settings.n_ctx}.",
-                        suggestion="Shorten the prompt or raise MUSIC_REASONING_N_CTX.",
-                    )
-            except MusicReasoningError as exc:
-                results[i] = SeqResult(error=exc)
-                continue
-            runnable.append(i)
-            requests.append(SeqRequest(tokens, run_params))
-        if requests:
-            deadline = time.monotonic() + max(params[i].timeout for i in runnable)
-            try:
-                ran = self._run(lo, requests, deadline=deadline)
-            except MusicReasoningError as exc:
-                ran = [SeqResult(error=exc) for _ in runnable]
-            results.update(zip(runnable, ran, strict=True))
-        for i in group:
-            r = results[i]
-            if r.error is not None:
-                err = (
-                    r.error
-                    if isinstance(r.error, MusicReasoningError)
-                    else InferenceError(str(r.error))
-                )
-                item = BatchItem(i, prompts[i], error=err)
-            else:
-                metrics = self._metrics(lo, r)
-                emit_metrics(metrics, on_metrics)
-                item = BatchItem(i, prompts[i], text=r.text.strip(), metrics=metrics)
-            items[i] = item
+        def done(item: BatchItem) -> None:
+            items[item.index] = item
             if on_item:
                 on_item(item)
+
+        for i, p in enumerate(prompts):  # refused before loading anything, reported first
+            try:
+                validate_prompt(p, max_chars=self.settings.max_prompt_chars)
+            except InvalidInputError as exc:
+                done(BatchItem(i, str(p), error=exc))
+        if len(items) < len(prompts):
+            with self._use() as lo:
+                tickets: dict[int, Ticket] = {}
+                for i, p in enumerate(prompts):
+                    if i in items:
+                        continue
+                    try:
+                        tokens, run_params = self._tokens(lo, p, history, per[i], raw=raw)
+                        (tickets[i],) = lo.scheduler.submit(
+                            [SeqRequest(tokens, run_params)], budget=per[i].timeout
+                        )
+                    except MusicReasoningError as exc:
+                        done(BatchItem(i, p, error=exc))
+                for i, ticket in tickets.items():
+                    result = ticket.wait()
+                    if result.error is not None:
+                        error = result.error
+                        if not isinstance(error, MusicReasoningError):
+                            error = InferenceError(str(error))
+                        done(BatchItem(i, prompts[i], error=error))
+                        continue
+                    metrics = self._metrics(lo, result)
+                    emit_metrics(metrics, on_metrics)
+                    done(BatchItem(i, prompts[i], text=result.text.strip(), metrics=metrics))
+        return [items[i] for i in range(len(prompts))]
 
     def warmup(self) -> Metrics:
         """Load the model and evaluate the fixed prompt prefix so the next call starts warm."""
@@ -583,7 +578,11 @@ class LocalEngine:
 
 
 class _StreamWorker:
-    """Runs one completion on a thread, handing chunks over a bounded queue."""
+    """Runs one completion on a thread; chunks reach the reader over a queue.
+
+    The decode loop never blocks on the queue: once the reader is ``STREAM_BUFFER``
+    chunks behind, ``ready`` holds this sequence until it catches up.
+    """
 
     def __init__(
         self,
@@ -595,12 +594,10 @@ class _StreamWorker:
     ) -> None:
         self._engine = engine
         self._args = (prompt, params, history, on_metrics)
-        self._queue: queue.Queue[str] = queue.Queue(maxsize=STREAM_BUFFER)
+        self._queue: queue.Queue[str] = queue.Queue()
         self._cancel = threading.Event()
         self._finished = threading.Event()
         self._final: tuple[str, Any] = ("done", None)
-        self._stalled = False
-        self._deadline = 0.0
         self.produced = 0
         self.metrics: Metrics | None = None
         self._thread = threading.Thread(
@@ -608,17 +605,16 @@ class _StreamWorker:
         )
 
     def _emit(self, text: str) -> bool:
-        """Hand one chunk to the reader; False stops decoding (closed, or reader stalled)."""
-        while not self._cancel.is_set():
-            try:
-                self._queue.put(text, timeout=_POLL)
-                self.produced += 1
-                return True
-            except queue.Full:
-                if time.monotonic() > self._deadline:
-                    self._stalled = True
-                    return False
-        return False
+        """Hand one chunk to the reader (never blocks); False stops decoding (closed)."""
+        if self._cancel.is_set():
+            return False
+        self._queue.put_nowait(text)
+        self.produced += 1
+        return True
+
+    def _ready(self) -> bool:
+        """Whether the reader keeps up: else this sequence sits the next step out."""
+        return self._cancel.is_set() or self._queue.qsize() < STREAM_BUFFER
 
     def _work(self) -> None:
         prompt, params, history, on_metrics = self._args
@@ -630,10 +626,13 @@ class _StreamWorker:
                 history=history,
                 emit=self._emit,
                 on_metrics=on_metrics,
+                ready=self._ready,
             )
             self.metrics = completion.metrics
             final = ("done", None)
-            if self._stalled:
+        except InferenceTimeoutError as exc:
+            final = ("error", exc)
+            if self._queue.qsize() >= STREAM_BUFFER:  # held by the reader until the deadline
                 final = (
                     "error",
                     InferenceTimeoutError(
@@ -649,7 +648,6 @@ class _StreamWorker:
         self._finished.set()
 
     def _start(self) -> None:
-        self._deadline = time.monotonic() + self._args[1].timeout
         self._thread.start()
 
     def _stop(self) -> None:
