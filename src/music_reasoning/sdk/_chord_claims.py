@@ -64,8 +64,10 @@ def _qualities(sentence: str, facts: Facts) -> Iterator[str]:
     own = _chord(facts.subject) if facts.kind == "chord" else None
     for m in _DESCRIPTION_RE.finditer(sentence):
         chord = _chord(m.group("sym"))
-        if own is not None and m.group("sym") == own.root:
-            chord = own  # "Db is a ..." about Dbsus4: the chord named by its root
+        if own is not None and m.group("sym") == own.root and own.name != own.root:
+            # "Db is a suspended fourth chord" about Dbsus4: the symbol Db is a major triad
+            yield f"calls {own.name} by its root {own.root}, which is the {own.root} major triad"
+            continue
         if chord is None:
             continue
         words = m.group("words").lower().split()

@@ -480,9 +480,10 @@ _APPOSITION_RES = (
 _NUMERAL_IS_RE = re.compile(
     rf"(?<![\w#/-])(?P<a>{_ROMAN}) is (?:the |a |an )?(?P<b>{_ROMAN})(?: chord| triad)?(?![\w/-])"
 )
-# a chord equated with a pattern, in the facts' own notation: "Em7 = ii-V-I"
+# a chord equated with a pattern: "Em7 = ii-V-I", "C#m7 is the ii-V-I chord"
 _SYMBOL_IS_PATTERN_RE = re.compile(
-    rf"(?<![\w#/])(?P<sym>{_NOTE}(?:{_SUFFIX})?) = (?P<pat>{_ROMAN}(?:-{_ROMAN})+)"
+    rf"(?<![\w#/])(?P<sym>{_NOTE}(?:{_SUFFIX})?) "
+    rf"(?:=|is (?:the|a) (?={_ROMAN}(?:-{_ROMAN})+ chord)) ?(?P<pat>{_ROMAN}(?:-{_ROMAN})+)"
 )
 _KEY_IN_RE = re.compile(rf"\b(?:in|of)\s+(?:the key of\s+)?({_NOTE})\s+(major|minor)\b")
 

@@ -118,7 +118,7 @@ def _interval_formulas(sentence: str, facts: Facts) -> Iterator[str]:
 # ---------------------------------------------------------------------------- note lists
 
 # a chord symbol among the notes ("the notes Gm, Bb and D") is read, to be refused
-_LISTED = rf"{_NOTE}(?:{_SUFFIX})?"
+_LISTED = rf"{_NOTE}(?:{_SUFFIX})?[a-z]*"  # "Dbs": a word where a note belongs is read too
 _NOTE_LIST = rf"{_LISTED}(?![\w#])(?:(?:,? and |, |-|\u2013| ){_LISTED}(?![\w#]))+"
 _LIST_RE = re.compile(
     r"(?:(?:its|the) (?:notes|pitches|tones) (?:are|:)|(?:has|contains|uses|holds|is made of|"
@@ -148,7 +148,8 @@ def _note_lists(sentence: str, facts: Facts) -> Iterator[str]:
         items = re.findall(rf"{_LISTED}(?![\w#])", m.group(1))
         symbols = [item for item in items if not re.fullmatch(_NOTE, item)]
         if symbols:
-            yield f"lists the chord {symbols[0]} among the notes of {subject.name}"
+            what = "the chord" if re.fullmatch(rf"{_NOTE}(?:{_SUFFIX})?", symbols[0]) else ""
+            yield f"lists {what or 'the word'} {symbols[0]} among the notes of {subject.name}"
             continue
         claimed = tuple(items)
         if _pcs(claimed) != _pcs(true):

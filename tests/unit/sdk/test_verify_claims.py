@@ -673,3 +673,27 @@ def test_related_keys_in_the_facts_notation() -> None:
     )
     ok("Relative: Bb minor.", facts)
     ok("Relative: E major.", scale("A", "lydian"))  # the parent major, as the facts say
+
+
+@pytest.mark.parametrize(
+    ("symbol", "false"),
+    [
+        # the second audit's remaining shapes (model answers marked verified)
+        ("Dbsus4", "Db is a suspended fourth chord with the notes Db, Gb and Ab."),
+        ("Edim", "E is a diminished chord with the notes E, G and Bb."),
+        ("Bbsus4", "Bbsus4 is a suspended fourth chord with the notes Bbs, Eb and F."),
+    ],
+)
+def test_a_chord_called_by_its_root_or_a_word_among_its_notes(symbol: str, false: str) -> None:
+    from music_reasoning.sdk.teacher import teach_chord
+    from music_reasoning.theory import build_chord
+
+    info = build_chord(symbol)
+    facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
+    caught(false, facts)
+    ok(f"{symbol} is a chord with the notes {', '.join(info.notes)}.", facts)
+
+
+def test_a_chord_called_a_pattern() -> None:
+    caught("C#m7 is the ii-V-I chord and F#7 is the V chord.", progression("C#m7 F#7 Bmaj7"))
+    ok("C#m7 F#7 Bmaj7 is a ii-V-I progression.", progression("C#m7 F#7 Bmaj7"))
