@@ -6,16 +6,20 @@ templated) and hand it to :class:`Generator`; what comes back is plain data.  A 
 that decodes many sequences in one loop replaces the inside of this module (``_Call``
 and the worker threads), not the routes.
 
-Threading model (today's engine)::
+Threading model::
 
-    event loop ── Generator.complete ──► anyio worker thread: engine.complete(...)
-               ── Generator.stream ────► a thread: engine.complete(..., emit=...)
-                     ▲                         │ each chunk: from_thread.run(send)
-                     └──── memory stream ◄─────┘ (STREAM_BUFFER chunks; a full buffer
-                                                  blocks the decoder: backpressure)
+    event loop ── Generator.complete ──► anyio worker thread: engine.complete(...) waits
+               ── Generator.stream ────► a thread: engine.complete(..., emit=, ready=)
+                     ▲                            │
+                     │        the engine's decode loop (one thread, every request's
+                     │        sequences in each step) calls emit: call_soon_threadsafe
+                     └──── memory stream ◄────────┘ (never blocks the loop); ready() is
+                                                    False while STREAM_BUFFER chunks are
+                                                    unread: that stream sits steps out
 
-* The engine serialises its context; ``parallel`` calls may be in flight at once (the
-  admission slots), and they queue on the engine's own lock in their threads.
+* The engine decodes every in-flight request together (continuous batching, see
+  ``engine/scheduler.py``); ``parallel`` requests may be in flight at once (the
+  admission slots), and each waits for its own result on a worker thread.
 * A stream's reader that goes away (client disconnect, ``aclose``) makes the next
   ``emit`` return False, which stops decoding within one token; ``aclose`` waits for the
   engine call to end, so a slot is never freed while the model is still busy.
@@ -24,16 +28,14 @@ Threading model (today's engine)::
 * The model loads on a background thread at start-up (:meth:`Generator.start_loading`);
   ``ready`` says when it has.
 
-For a decode loop shared by many sequences, whose ``emit`` must return at once: gate
-each stream's next step on :meth:`TokenStream.has_room` (the engine's ``ready`` hook),
-so ``emit`` always finds room and never blocks the loop; everything above this module
-stays as it is.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -82,6 +84,7 @@ class Engine(Protocol):
         history: Sequence[tuple[str, str]] = (),
         emit: Callable[[str], bool] | None = None,
         raw: bool = False,
+        ready: Callable[[], bool] | None = None,
     ) -> Completion: ...
 
     def batch(
@@ -288,13 +291,15 @@ class TokenStream:
     def __init__(self, engine: Engine, request: GenerateRequest) -> None:
         self._engine = engine
         self._request = request
-        self._send, self._receive = anyio.create_memory_object_stream[str](STREAM_BUFFER)
+        # unbounded: ``has_room`` keeps the decode loop from running ahead of the reader
+        self._send, self._receive = anyio.create_memory_object_stream[str](math.inf)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._token: anyio.lowlevel.EventLoopToken | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unread = 0  # chunks emitted and not yet read (decode thread +, reader -)
+        self._unread_lock = threading.Lock()
         self._outcome = _Outcome()
         self.started_at = time.monotonic()
-        self._deadline = self.started_at + request.params.timeout
         self.result: Generation | None = None
 
     @property
@@ -302,9 +307,8 @@ class TokenStream:
         return self._outcome.first_token_at
 
     def _start(self) -> None:
-        self._token = anyio.lowlevel.current_token()
+        self._loop = asyncio.get_running_loop()
         self.started_at = time.monotonic()
-        self._deadline = self.started_at + self._request.params.timeout
         self._thread = threading.Thread(
             target=self._work, name="music-reasoning-server-stream", daemon=True
         )
@@ -315,42 +319,56 @@ class TokenStream:
         r = self._request
         try:
             self._outcome.completion = self._engine.complete(
-                r.prompt, r.params, history=r.history, emit=self._emit, raw=r.raw
+                r.prompt,
+                r.params,
+                history=r.history,
+                emit=self._emit,
+                raw=r.raw,
+                ready=self.has_room,
             )
+        except InferenceTimeoutError as exc:
+            if self.has_room():
+                self._outcome.error = exc
+            else:  # held by its reader until the deadline: say so
+                self._outcome.stalled = True
         except BaseException as exc:
             self._outcome.error = exc
         finally:
-            try:
-                anyio.from_thread.run_sync(self._send.close, token=self._token)
-            except Exception:  # the event loop is gone: nobody is reading
-                self._send.close()
+            self._call_soon(self._send.close)
+
+    def _call_soon(self, fn: Callable[..., object], *args: object) -> bool:
+        """Run ``fn`` on the event loop without waiting for it; False if the loop is gone."""
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the event loop is closed: nobody is reading
+            return False
+        return True
 
     def _emit(self, text: str) -> bool:
-        """Hand one chunk to the reader; False stops decoding."""
+        """Hand one chunk to the reader (on the decode loop's thread: never blocks);
+        False stops decoding (the reader is gone)."""
         if self._stop.is_set():
             return False
         if self._outcome.first_token_at is None:
             self._outcome.first_token_at = time.monotonic()
-        try:
-            sent = anyio.from_thread.run(self._put, text, token=self._token)
-        except Exception:  # reader gone (closed stream) or event loop stopped
-            return False
-        if not sent:
-            self._outcome.stalled = True
+        with self._unread_lock:
+            self._unread += 1
+        if not self._call_soon(self._deliver, text):
             return False
         self._outcome.produced += 1
-        return not self._stop.is_set()
+        return True
+
+    def _deliver(self, text: str) -> None:
+        try:
+            self._send.send_nowait(text)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._stop.set()  # the reader closed its end
 
     def has_room(self) -> bool:
-        """Whether the next chunk would be taken at once (the reader is not behind)."""
-        stats = self._send.statistics()
-        return stats.current_buffer_used < stats.max_buffer_size
-
-    async def _put(self, text: str) -> bool:
-        with anyio.move_on_after(max(0.0, self._deadline - time.monotonic())):
-            await self._send.send(text)
-            return True
-        return False
+        """Whether the reader keeps up (fewer than ``STREAM_BUFFER`` chunks unread): the
+        engine's ``ready`` hook, so a slow client holds only its own sequence."""
+        return self._stop.is_set() or self._unread < STREAM_BUFFER
 
     # -- the reader ------------------------------------------------------------------
     def __aiter__(self) -> TokenStream:
@@ -360,9 +378,13 @@ class TokenStream:
         if self._thread is None:
             self._start()
         try:
-            return await self._receive.receive()
+            chunk = await self._receive.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             pass
+        else:
+            with self._unread_lock:
+                self._unread -= 1
+            return chunk
         await self._join()
         self._finish()
         raise StopAsyncIteration

@@ -8,12 +8,13 @@ It answers every prompt with the same words, one chunk per word, honouring
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from music_reasoning.engine.local import BatchItem, Completion
 from music_reasoning.engine.metrics import Metrics
-from music_reasoning.errors import MusicReasoningError
+from music_reasoning.errors import InferenceTimeoutError, MusicReasoningError
 from music_reasoning.params import GenerationParams
 
 WORDS = ("C,", " E", " and", " G.")
@@ -68,12 +69,19 @@ class ScriptedEngine:
         history: Sequence[tuple[str, str]] = (),
         emit: Callable[[str], bool] | None = None,
         raw: bool = False,
+        ready: Callable[[], bool] | None = None,
     ) -> Completion:
         call = Call(prompt, params, tuple(history), raw)
         self.calls.append(call)
         reason = "length" if len(self.words) > params.max_tokens else "stop"
+        deadline = time.monotonic() + params.timeout
         try:
             for i, word in enumerate(self.words[: params.max_tokens]):
+                while ready is not None and not ready():  # the engine holds a slow reader
+                    if time.monotonic() >= deadline:
+                        reason = "timeout"
+                        raise InferenceTimeoutError("Generation stopped at its deadline.")
+                    time.sleep(0.005)
                 if self.gate is not None and not self.gate.wait(10):
                     raise AssertionError("gate never opened")
                 if self.fail_after is not None and i >= self.fail_after:

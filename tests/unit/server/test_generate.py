@@ -64,15 +64,15 @@ def test_a_reader_that_stalls_past_the_deadline_stops_decoding_and_gets_timeout(
         stream = generator.stream(GenerateRequest("Q", params))
         got = [await stream.first()]
         await anyio.sleep(0.6)  # the buffer fills, the deadline passes
-        with pytest.raises(InferenceTimeoutError):
+        with pytest.raises(InferenceTimeoutError, match="stopped reading"):
             async for chunk in stream:
                 got.append(chunk)
         return len(got)
 
     read = anyio.run(main)
-    assert engine.calls[0].finish_reason == "cancelled"
-    # every chunk the stream accepted was read; the one it refused stopped decoding
-    assert read == len(engine.calls[0].emitted) - 1 < 200
+    assert engine.calls[0].finish_reason == "timeout"  # held by its reader to the deadline
+    # every chunk decoded was read, nothing dropped; decoding stopped a buffer ahead
+    assert read == len(engine.calls[0].emitted) <= STREAM_BUFFER + 1
 
 
 def test_has_room_says_whether_the_reader_is_behind() -> None:
