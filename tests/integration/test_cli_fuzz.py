@@ -559,8 +559,15 @@ def test_models_add_and_pull_from_loopback(
         st.tuples(st.just("--runs"), number),
         st.tuples(st.just("--max-tokens"), number),
         st.tuples(st.just("--loads"), arg),
-    ).filter(lambda g: g[0] == "--loads" or not _int_at_least_one(g[1])),
-    extra=st.lists(st.one_of(st.sampled_from(["--variants", "--json", "--busy"]), arg), max_size=2),
+        st.tuples(st.just("--clients"), arg),
+        st.tuples(st.just("--llama-server"), arg),
+    ).filter(
+        lambda g: g[0] in ("--loads", "--clients", "--llama-server") or not _int_at_least_one(g[1])
+    ),
+    extra=st.lists(
+        st.one_of(st.sampled_from(["--variants", "--json", "--busy", "--server"]), arg),
+        max_size=2,
+    ),
     model=st.none() | name_arg,
 )
 def test_bench_refuses_bad_options_before_running(
@@ -568,10 +575,16 @@ def test_bench_refuses_bad_options_before_running(
 ) -> None:
     if guard[0] == "--loads" and _valid_loads(guard[1]):
         guard = ("--loads", guard[1] + ",x")
+    if guard[0] == "--clients":  # never a valid list: ",0" is refused
+        guard = ("--clients", guard[1] + ",0")
+    if guard[0] == "--llama-server":  # never an executable: the option is refused
+        guard = ("--llama-server", "/nonexistent/" + guard[1].replace("/", "_"))
     # the guard comes last, so that no fuzzed option overrides it
     argv = ["bench", *extra, *(["--model", model] if model else []), *guard]
     if guard[0] == "--loads":
         argv.append("--busy")
+    if guard[0] in ("--clients", "--llama-server"):
+        argv.append("--server")
     with fresh_home(model_path):
         o = invoke(argv)
     assert_clean(o)

@@ -471,6 +471,25 @@ def warmup(model: str | None, as_json: bool) -> None:
     default=None,
     help="With --busy: numbers of busy processes, comma-separated (default: 0, cores, 2x cores).",
 )
+@click.option(
+    "--server",
+    is_flag=True,
+    help="Concurrent streaming clients against `serve`, llama.cpp's llama-server and "
+    "llama-cpp-python's server, same model, threads and slots, in one run.",
+)
+@click.option(
+    "--clients",
+    default="1,4,8,16",
+    show_default=True,
+    help="With --server: numbers of concurrent clients, comma-separated.",
+)
+@click.option(
+    "--llama-server",
+    "llama_server",
+    default=None,
+    help="With --server: the native llama-server binary (default: "
+    "$MUSIC_REASONING_LLAMA_SERVER or llama-server on PATH; left out when none).",
+)
 @_as_json
 def bench(
     model: str | None,
@@ -479,6 +498,9 @@ def bench(
     variants: bool,
     busy: bool,
     loads: str | None,
+    server: bool,
+    clients: str,
+    llama_server: str | None,
     as_json: bool,
 ) -> None:
     """Benchmark this package against raw llama-cpp-python in one run."""
@@ -492,6 +514,14 @@ def bench(
     def progress(line: str) -> None:
         click.echo(f"bench: {line}", err=True)
 
+    if sum((server, busy, variants)) > 1:
+        raise InvalidInputError(
+            "--server, --busy and --variants are separate benchmarks.",
+            suggestion="Run one of them at a time.",
+        )
+    if server:
+        _bench_server(model, clients, llama_server, max_tokens or 96, progress, as_json)
+        return
     if busy:
         report = benchmarks.run_busy_benchmark(
             model=model,
@@ -527,6 +557,47 @@ def bench(
         echo_json(report)
     else:
         click.echo(benchmarks.format_report(report))
+
+
+def _bench_server(
+    model: str | None,
+    clients: str,
+    llama_server: str | None,
+    max_tokens: int,
+    progress: Callable[[str], None],
+    as_json: bool,
+) -> None:
+    from music_reasoning.engine.runtime import get_pool
+    from music_reasoning.server.bench import (
+        find_llama_server,
+        format_server_report,
+        run_server_benchmark,
+    )
+
+    try:
+        levels = tuple(int(x) for x in clients.split(","))
+    except ValueError:
+        levels = ()
+    if not levels or not all(1 <= n <= 256 for n in levels):
+        raise InvalidInputError(
+            f"--clients {clients!r} is not a comma-separated list of numbers from 1 to 256.",
+            suggestion="Use e.g. --clients 1,4,8,16.",
+        )
+    settings = load_settings()
+    binary = find_llama_server(llama_server)
+    if binary is None:
+        progress("no llama-server found: measuring ours and llama-cpp-python's server only")
+    report = run_server_benchmark(
+        model=get_pool().resolve(model),
+        levels=levels,
+        parallel=settings.n_parallel,
+        threads=settings.n_threads or 2,
+        n_ctx=settings.n_ctx,
+        max_tokens=max_tokens,
+        llama_server=binary,
+        progress=progress,
+    )
+    (echo_json(report) if as_json else click.echo(format_server_report(report)))
 
 
 def _load_counts(text: str | None) -> tuple[int, ...] | None:
