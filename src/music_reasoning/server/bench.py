@@ -69,6 +69,12 @@ class _Server:
     ready_path: str
 
 
+def wait_policy() -> str:
+    """OpenMP's wait policy the servers run with: the environment's, else ours (PASSIVE,
+    see ``engine/_llama.py``)."""
+    return os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,6 +94,7 @@ def _servers(
     """The three servers' commands, each on a free loopback port of its own."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSIC_REASONING_")}
+    env["OMP_WAIT_POLICY"] = wait_policy()  # the same for all three (ours sets PASSIVE)
     ours = _Server(
         "ours",
         [
@@ -160,6 +167,8 @@ def _servers(
                 str(threads),
                 "--n_threads_batch",
                 str(threads),
+                "--interrupt_requests",  # by default a new request cancels the one running
+                "False",
             ],
             env,
             "/v1/models",
@@ -301,6 +310,7 @@ def run_server_benchmark(
         "threads": threads,
         "n_ctx_per_sequence": n_ctx,
         "max_tokens": max_tokens,
+        "omp_wait_policy": wait_policy(),
         "servers": {},
     }
     for server in _servers(
@@ -330,7 +340,8 @@ def format_server_report(report: dict[str, Any]) -> str:
     """The report as a table: tokens/s and TTFT per server and client count, ratios."""
     lines = [
         f"model {Path(report['model']).name}, {report['parallel']} parallel sequences, "
-        f"{report['threads']} threads, {report['max_tokens']} tokens per client",
+        f"{report['threads']} threads (OMP_WAIT_POLICY={report['omp_wait_policy']}), "
+        f"{report['max_tokens']} tokens per client",
         f"{'server':18} {'clients':>7} {'tok/s':>8} {'TTFT p50':>9} {'TTFT p95':>9}",
     ]
     for name, rows in report["servers"].items():
