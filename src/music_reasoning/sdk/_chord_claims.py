@@ -90,3 +90,72 @@ def _roots(sentence: str, facts: Facts) -> Iterator[str]:
             continue
         if m.group("sym") != chord.root:
             yield f"calls {m.group('sym')} the root of {chord.name}; it is {chord.root}"
+
+
+# a letter A-G and one lower-case letter that is neither a flat, a minor chord nor a word
+_GARBLED_RE = re.compile(r"(?<![\w#/-])([A-G][ac-ln-z])(?![\w#])")
+# English words and abbreviations of that shape
+_WORDS = frozenset(
+    [
+        "Ad",
+        "Ag",
+        "Ah",
+        "Ai",
+        "Al",
+        "An",
+        "Ar",
+        "As",
+        "At",
+        "Aw",
+        "Ax",
+        "Ay",
+        "Be",
+        "Bi",
+        "By",
+        "Ca",
+        "Cf",
+        "Ci",
+        "Co",
+        "Cu",
+        "Da",
+        "De",
+        "Di",
+        "Do",
+        "Dr",
+        "Du",
+        "Dy",
+        "Ed",
+        "Ef",
+        "Eh",
+        "El",
+        "En",
+        "Er",
+        "Es",
+        "Ex",
+        "Fa",
+        "Fe",
+        "Fl",
+        "Fo",
+        "Fr",
+        "Fy",
+        "Ga",
+        "Gi",
+        "Go",
+        "Gr",
+        "Gu",
+    ]
+)
+_NOTE_VS_CHORD_RE = re.compile(
+    rf"(?<![\w#/])(?P<a>{_NOTE})(?![\w#/]) is an? (?:semitone|half step|whole step|tone)"
+    rf" (?:lower|higher|above|below)(?: than)? (?P<b>{_NOTE}(?:{_SUFFIX}))(?![\w#])"
+)
+
+
+def _garbled(sentence: str, facts: Facts) -> Iterator[str]:
+    """A word where a note or chord belongs that is neither ("Dg is the ii chord"), and
+    a note measured against a chord ("Eb is a semitone lower than Ebsus4")."""
+    for m in _GARBLED_RE.finditer(sentence):
+        if m.group(1) not in _WORDS:
+            yield f"names {m.group(1)}, which is no note or chord"
+    for m in _NOTE_VS_CHORD_RE.finditer(sentence):
+        yield f"measures the note {m.group('a')} against the chord {m.group('b')}"

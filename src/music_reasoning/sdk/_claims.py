@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from music_reasoning.errors import MusicReasoningError
-from music_reasoning.sdk._chord_claims import _qualities, _roots
+from music_reasoning.sdk._chord_claims import _garbled, _qualities, _roots
 from music_reasoning.sdk._claim_text import _sentences
 from music_reasoning.sdk._harmony_claims import (
     _DEGREE_OF_RE,
@@ -67,6 +67,7 @@ _READERS: tuple[Callable[[str, Facts], Iterator[str]], ...] = (
     _chord_numerals,
     _qualities,
     _roots,
+    _garbled,
 )
 
 

@@ -697,3 +697,17 @@ def test_a_chord_called_by_its_root_or_a_word_among_its_notes(symbol: str, false
 def test_a_chord_called_a_pattern() -> None:
     caught("C#m7 is the ii-V-I chord and F#7 is the V chord.", progression("C#m7 F#7 Bmaj7"))
     ok("C#m7 F#7 Bmaj7 is a ii-V-I progression.", progression("C#m7 F#7 Bmaj7"))
+
+
+def test_a_garbled_chord_name_and_a_note_measured_against_a_chord() -> None:
+    # the last two shapes of the second audit
+    facts = progression("Bb G7 Cm", "Bb major")
+    caught("In Bb major, Dg is the ii chord and G7 is the V7/ii chord.", facts)
+    ok("In Bb major, Cm is the ii chord and G7 is the V7/ii chord.", facts)
+    from music_reasoning.sdk.teacher import teach_chord
+    from music_reasoning.theory import build_chord
+
+    info = build_chord("Ebsus4")
+    facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
+    caught("Eb is a semitone lower than Ebsus4.", facts)
+    ok("Go to Ab, then back: Be it so, Do it.", chord("Ab"))
