@@ -13,6 +13,7 @@ Layout::
     schemas.py        pydantic request/response models (the OpenAPI schema)
     errors.py         one JSON error envelope with the package's codes
     metrics.py        Prometheus metrics and the access log
+    pages.py          the web playground at / (static/) and the offline API docs
     deps.py           per-app state, the API-key check, the model gate
     runner.py         serve(): bind, run uvicorn, drain on SIGTERM
 

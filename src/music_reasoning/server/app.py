@@ -7,7 +7,8 @@ A request passes, outside in::
     DrainGate             503 once shutdown has begun
     BodyLimit             413 above max_body_bytes
     require_key           401 without the API key (on /v1 and /metrics, when set)
-    route                 OpenAI (openai_routes), music (music_routes), /health, /metrics
+    route                 OpenAI (openai_routes), music (music_routes), /health, /metrics,
+                          the playground at / and the API docs at /docs (pages.py)
 
 Errors from any layer leave as the JSON envelope of ``errors.py``.  The model starts
 loading when the app starts (lifespan); ``/health`` is 503 until it has loaded.
@@ -39,6 +40,7 @@ from music_reasoning.server.errors import ApiError, error_response, install_erro
 from music_reasoning.server.generate import Engine, Generator
 from music_reasoning.server.metrics import AccessLogMiddleware, ServerMetrics
 from music_reasoning.server.music import MusicService
+from music_reasoning.server.pages import install_playground, offline_app
 
 __all__ = ["BodyLimit", "DrainGate", "create_app"]
 
@@ -51,6 +53,7 @@ DESCRIPTION = """Music-theory explanations from a local model.
 * `/v1/music/*`: grounded explanations, checked against the theory layer's facts.
 * `/v1/theory/*`: the facts alone, instantly, without the model.
 * `/health`, `/metrics` (Prometheus).
+* `/`: the web playground; these docs and the playground work offline.
 
 Every error is `{"error": {"code", "message", "suggestion", "type", "param"}}`.
 """
@@ -196,7 +199,7 @@ def create_app(
 
     from music_reasoning import __version__
 
-    app = FastAPI(
+    app = offline_app(
         title="music-reasoning",
         version=__version__,
         description=DESCRIPTION,
@@ -217,6 +220,7 @@ def create_app(
     keyed = [Security(require_key)]
     app.include_router(openai_routes.router, dependencies=keyed)
     app.include_router(music_routes.router, dependencies=keyed)
+    install_playground(app)
 
     @app.get("/health", tags=["ops"], responses={503: {"description": "Loading or stopping."}})
     async def health(request: Request) -> JSONResponse:

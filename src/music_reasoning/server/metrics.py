@@ -115,10 +115,18 @@ class ServerMetrics:
 
 
 def route_of(scope: Scope) -> str:
-    """The matched route's template (``/v1/chat/completions``), or ``unmatched``."""
+    """The matched route's template (``/v1/chat/completions``), a mount's files
+    (``/playground/{path}``), or ``unmatched``."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    if isinstance(path, str):
+        return path
+    # A mount (static files) leaves no route, but extends root_path by its own path.
+    base = str(scope.get("app_root_path", ""))
+    root = str(scope.get("root_path", ""))
+    if "app_root_path" in scope and root.startswith(base) and len(root) > len(base):
+        return root[len(base) :] + "/{path}"
+    return "unmatched"
 
 
 class AccessLogMiddleware:

@@ -89,7 +89,7 @@ def serve(config: ServerConfig) -> None:
     )
     where = f"[{host}]" if ":" in host else host
     logger.info(
-        "serving %s on http://%s:%d (API docs at /docs; key %s)",
+        "serving %s on http://%s:%d (playground at /, API docs at /docs; key %s)",
         state.generator.model_id,
         where,
         port,
