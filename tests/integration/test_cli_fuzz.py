@@ -513,6 +513,11 @@ models_offline = st.one_of(
 @fuzzes("models quantize")
 @settings(FUZZ, max_examples=150)
 @given(case=models_offline, home=homes)
+# Found by this test: a lone surrogate as the type named a file before it was checked.
+@example(
+    case=(["models", "quantize"], ["gemma3-270m", "--to", "\ud800", "--allow-requantize"]),
+    home=Home(),
+)
 def test_models_commands_offline(
     model_path: Path, case: tuple[list[str], list[Any]], home: Home
 ) -> None:

@@ -495,17 +495,7 @@ def quantize(
         InvalidInputError: llama.cpp has no such quantization type.
         InferenceError: llama.cpp failed (its last error line is in the message).
     """
-    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{quantization.upper()}", None)
-    if ftype is None:
-        known = sorted(
-            n.removeprefix("LLAMA_FTYPE_MOSTLY_")
-            for n in dir(llama_cpp)
-            if n.startswith("LLAMA_FTYPE_MOSTLY_")
-        )
-        raise InvalidInputError(
-            f"llama.cpp has no quantization {quantization!r}.",
-            suggestion=f"Use one of: {', '.join(known)}.",
-        )
+    ftype = check_quantization(quantization)
     _route_native_logs(False)
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = ftype
@@ -523,3 +513,24 @@ def quantize(
             + (f": {native}" if native else "."),
             details={"return_code": rc, "source": str(src)},
         )
+
+
+def check_quantization(quantization: str) -> int:
+    """llama.cpp's file type for a quantization name (``Q4_K_M``).
+
+    Raises:
+        InvalidInputError: llama.cpp has no such quantization type.
+    """
+    name = quantization.upper()
+    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{name}", None) if name.isidentifier() else None
+    if ftype is None:
+        known = sorted(
+            n.removeprefix("LLAMA_FTYPE_MOSTLY_")
+            for n in dir(llama_cpp)
+            if n.startswith("LLAMA_FTYPE_MOSTLY_")
+        )
+        raise InvalidInputError(
+            f"llama.cpp has no quantization {quantization!r}.",
+            suggestion=f"Use one of: {', '.join(known)}.",
+        )
+    return int(ftype)

@@ -98,10 +98,12 @@ def quantize_model(spec: str, to: str, *, allow_requantize: bool = False) -> Qua
     """
     from music_reasoning.engine._llama import (
         UNQUANTIZED_FILE_TYPES,
+        check_quantization,
         file_type_name,
         read_metadata,
     )
 
+    check_quantization(to)  # before it names any file
     name, _ = parse_spec(spec)
     entry = get_model(name)
     target_q = to.upper()
