@@ -5,8 +5,10 @@ this module; Debian's ``chromium``, driven by Playwright with ``executable_path`
 own browser download is not used), opens ``/`` and uses each view as a person would:
 typing, clicking, pressing keys.  Every page's request log must stay on 127.0.0.1.
 
-A screenshot of each view goes to ``docs/playground/`` (the ones docs/SERVER.md shows)
-and to the test's tmp dir.  Without Chromium or Playwright the tests fail, saying how to
+A screenshot of each view goes to the test's tmp dir, and to the folder
+``MUSIC_REASONING_SCREENSHOTS`` names when set (``MUSIC_REASONING_SCREENSHOTS=docs/playground
+make test`` refreshes the ones docs/SERVER.md shows; a plain run leaves the tree clean).
+Without Chromium or Playwright the tests fail, saying how to
 install them: ``make test`` installs both on a fresh machine.
 """
 
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Request
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "playground"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -157,12 +158,14 @@ def tab(browser: BrowserContext, served: Served) -> Iterator[Tab]:
 
 
 def screenshot(tab: Tab, name: str, tmp_path: Path, *, full_page: bool = True) -> None:
-    """``docs/playground/NAME.png`` (shown in docs/SERVER.md) and a copy in ``tmp_path``."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    target = SCREENSHOTS / f"{name}.png"
+    """``NAME.png`` in ``tmp_path``, and in ``$MUSIC_REASONING_SCREENSHOTS`` when set."""
+    target = tmp_path / f"{name}.png"
     tab.page.screenshot(path=str(target), full_page=full_page)
-    shutil.copy(target, tmp_path / target.name)
     assert target.stat().st_size > 5_000
+    keep = os.environ.get("MUSIC_REASONING_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(target, Path(keep) / target.name)
 
 
 def notes_on_keyboard(tab: Tab, scope: str) -> list[tuple[int, str]]:
