@@ -520,7 +520,7 @@ def bench(
             suggestion="Run one of them at a time.",
         )
     if server:
-        _bench_server(model, clients, llama_server, max_tokens or 96, progress, as_json)
+        _bench_server(model, clients, llama_server, max_tokens or 96, runs, progress, as_json)
         return
     if busy:
         report = benchmarks.run_busy_benchmark(
@@ -564,6 +564,7 @@ def _bench_server(
     clients: str,
     llama_server: str | None,
     max_tokens: int,
+    runs: int,
     progress: Callable[[str], None],
     as_json: bool,
 ) -> None:
@@ -594,6 +595,7 @@ def _bench_server(
         threads=settings.n_threads or 2,
         n_ctx=settings.n_ctx,
         max_tokens=max_tokens,
+        rounds=runs,
         llama_server=binary,
         progress=progress,
     )
