@@ -263,6 +263,9 @@ def run_benchmark(
         "batch_tokens": batch_tokens,
         "sequential_tokens": seq_tokens,
     }
+    report["decode_without_penalty"] = _decode_without_penalty(engine, raw, max_tokens, runs)
+    progress("8 threads calling at once against the same 8 calls in sequence")
+    report["concurrent_callers"] = _concurrent_callers(engine, prompts, batch_params)
     progress("llama.cpp's own decode scaling, 1 vs 8 tokens per step")
     scaling = _raw_decode_scaling(path, threads)
     report["batch_of_8"]["raw_llama_decode_speedup_8_vs_1"] = scaling["speedup_8_vs_1"]
@@ -270,6 +273,62 @@ def run_benchmark(
     raw.close()
     engine.unload()
     return report
+
+
+def _decode_without_penalty(
+    engine: LocalEngine, raw: Any, max_tokens: int, runs: int
+) -> dict[str, float]:
+    """Decode tokens/s on both sides with no repeat penalty (greedy, same prompt), runs
+    alternating: the single-stream ratio with the least work outside llama.cpp."""
+    plain = GenerationParams(
+        temperature=0.0, max_tokens=max_tokens, timeout=300.0, repeat_penalty=1.0
+    )
+    ours, theirs = [], []
+    for _ in range(runs):
+        ours.append(engine.complete(LONG_PROMPT, plain, raw=True).metrics.tokens_per_second or 0.0)
+        first: float | None = None
+        n = 0
+        for _chunk in raw.create_completion(
+            LONG_PROMPT, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, stream=True
+        ):
+            n += 1
+            first = first or time.perf_counter()
+        end = time.perf_counter()
+        theirs.append((n - 1) / (end - first) if first and n > 1 else 0.0)
+    return {
+        "ours": statistics.median(ours),
+        "raw": statistics.median(theirs),
+        "ratio": statistics.median(ours) / max(statistics.median(theirs), 1e-9),
+    }
+
+
+def _concurrent_callers(
+    engine: LocalEngine, prompts: list[str], params: GenerationParams
+) -> dict[str, float]:
+    """The same calls from one thread each at once, against one after another: they
+    share the decode loop (continuous batching) with no batching code of the caller's."""
+    import threading
+
+    t0 = time.perf_counter()
+    for p in prompts:
+        engine.complete(p, params, raw=True)
+    sequential_s = time.perf_counter() - t0
+    threads = [
+        threading.Thread(target=engine.complete, args=(p, params), kwargs={"raw": True})
+        for p in prompts
+    ]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    concurrent_s = time.perf_counter() - t0
+    return {
+        "callers": float(len(prompts)),
+        "sequential_s": sequential_s,
+        "concurrent_s": concurrent_s,
+        "speedup": sequential_s / max(concurrent_s, 1e-9),
+    }
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -281,6 +340,8 @@ def format_report(report: dict[str, Any]) -> str:
         "decode_tokens_per_second",
         "time_to_first_token_ms",
         "batch_of_8",
+        "decode_without_penalty",
+        "concurrent_callers",
         "raw_llama_decode_scaling",
         "sdk_cache_hit_ms",
     ):
