@@ -30,7 +30,9 @@ def home(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Path:
     return home
 
 
-@pytest.mark.parametrize("example", ["basic_usage.py", "advanced_usage.py", "batch_processing.py"])
+@pytest.mark.parametrize(
+    "example", ["basic_usage.py", "advanced_usage.py", "batch_processing.py", "many_callers.py"]
+)
 def test_examples_run(example: str, home: Path) -> None:
     out = run([sys.executable, str(ROOT / "examples" / example)], home)
     assert out.returncode == 0, out.stderr
@@ -39,6 +41,8 @@ def test_examples_run(example: str, home: Path) -> None:
         assert "INVALID_INPUT" in out.stdout
     if example == "advanced_usage.py":
         assert "[metrics] prompt=" in out.stdout
+    if example == "many_callers.py":
+        assert "8 answers" in out.stdout and "eight threads at once" in out.stdout
     if example == "batch_processing.py":
         assert "2: error INVALID_INPUT" in out.stdout
         assert "8 items" in out.stdout
