@@ -50,11 +50,19 @@ def models() -> None:
 
 
 @models.command("list")
+@click.option("--available", is_flag=True, help="The curated instruct models (installed or not).")
 @_json
-def list_cmd(as_json: bool) -> None:
+def list_cmd(available: bool, as_json: bool) -> None:
     """Every model variant the registry knows: installed, available to pull, or needing a
-    URL (`models add NAME:VARIANT --url URL --sha256 HEX`)."""
-    rows = store.list_models()
+    URL (`models add NAME:VARIANT --url URL --sha256 HEX`).  Curated models that are not
+    installed are listed with --available."""
+    from music_reasoning.models.recommend import available_models, curated_models
+
+    if available:
+        _list_available(available_models(), as_json)
+        return
+    curated = {e.name for e in curated_models()}
+    rows = [r for r in store.list_models() if r.installed or r.name not in curated]
     if as_json:
         _echo([_shown(r.to_dict()) for r in rows], True)
         return
@@ -72,6 +80,80 @@ def list_cmd(as_json: bool) -> None:
         click.echo(
             f"{r.name:20} {r.variant:8} {_size(r.size):>10}  {state:18} {'*' if r.default else ''}"
         )
+
+
+def _list_available(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        _echo(rows, True)
+        return
+    click.echo(
+        f"{'model':24} {'variant':8} {'size':>10} {'RAM':>10}  {'context':>7}  {'licence':13} "
+        "source"
+    )
+    for r in rows:
+        mark = " (installed)" if r["installed"] else ""
+        click.echo(
+            f"{r['name']:24} {r['variant']:8} {_size(r['size']):>10} {_size(r['ram']):>10}  "
+            f"{r['context_length']:>7}  {r['license']:13} {r['source']}{mark}"
+        )
+    click.echo(
+        "Pull one with `music-reasoning models pull NAME[:VARIANT]`; "
+        "`music-reasoning models recommend` picks one for this machine.",
+        err=True,
+    )
+
+
+@models.command("import")
+@click.argument("source")
+@click.argument("name", required=False)
+@click.option("--quiet", is_flag=True, help="No progress bar while hashing.")
+@_json
+def import_cmd(source: str, name: str | None, quiet: bool, as_json: bool) -> None:
+    """Register models you already have, in place (nothing is copied).
+
+    `models import ollama NAME[:TAG]` takes a model from Ollama's store ($OLLAMA_MODELS,
+    default ~/.ollama/models) after checking its digest; `models import PATH_OR_DIR`
+    registers every GGUF file under a folder (LM Studio's, llama.cpp's cache, ...).
+    """
+    from music_reasoning.models.imports import ImportReport, import_folder, import_ollama
+
+    progress = False if quiet else None
+    if source == "ollama" and name is not None:
+        report = ImportReport(imported=[import_ollama(name, progress=progress)])
+    elif name is not None:
+        raise click.UsageError("Give `ollama NAME[:TAG]`, or one PATH_OR_DIR.")
+    else:
+        report = import_folder(Path(source), progress=progress)
+    if as_json:
+        _echo(report.to_dict(), True)
+        return
+    for item in report.imported:
+        click.echo(f"registered {item.model}: {item.path} ({_size(item.size)}, in place)")
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    if not report.imported:
+        click.echo("nothing registered", err=True)
+
+
+@models.command()
+@_json
+def recommend(as_json: bool) -> None:
+    """Suggest the curated model that fits this machine's free memory, and say why."""
+    from music_reasoning.engine.hardware import describe_machine
+    from music_reasoning.models.recommend import recommend as best
+
+    result = best(describe_machine())
+    if as_json:
+        _echo(result.to_dict(), True)
+        return
+    verdict = "recommended" if result.fits else "smallest (does not fit now)"
+    click.echo(f"{verdict}: {result.model}")
+    for reason in result.reasons:
+        click.echo(f"  - {reason}")
+    if result.alternatives:
+        click.echo(f"  also fit: {', '.join(result.alternatives)}")
+    if result.model:
+        click.echo(f"  get it: music-reasoning models pull {result.model}")
 
 
 @models.command()

@@ -10,8 +10,15 @@ from pathlib import Path
 import psutil
 
 from music_reasoning.errors import InsufficientRAMError
+from music_reasoning.models.recommend import Machine
 
-__all__ = ["available_memory", "check_memory", "default_threads", "kv_bytes_per_token"]
+__all__ = [
+    "available_memory",
+    "check_memory",
+    "default_threads",
+    "describe_machine",
+    "kv_bytes_per_token",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +34,20 @@ def default_threads() -> int:
 def available_memory() -> int:
     """Bytes of memory the system can give without swapping."""
     return int(psutil.virtual_memory().available)
+
+
+def describe_machine() -> Machine:
+    """Free and total memory (psutil) and what the installed llama.cpp build can offload."""
+    from music_reasoning.engine._llama import backend_info
+
+    info = backend_info()
+    memory = psutil.virtual_memory()
+    return Machine(
+        available_memory=int(memory.available),
+        total_memory=int(memory.total),
+        gpu_offload=info.gpu_offload,
+        backend=info.backend,
+    )
 
 
 def kv_bytes_per_token(metadata: Mapping[str, str]) -> int:

@@ -173,25 +173,19 @@ class Scheduler:
         return bool(self._decoder.last_step_tokens)
 
     def _admit(self) -> int:
-        """Move queued tickets into free slots (under the lock); how many."""
+        """Move queued tickets into free slots (under the lock); how many.  A queued
+        ticket whose deadline passes while it waits ends at once, slot or not."""
         n = 0
         now = time.monotonic()
+        expired = [t for t in self._queue if t.deadline is not None and now >= t.deadline]
+        for ticket in expired:
+            self._queue.remove(ticket)
+            ticket._resolve(_busy_until_deadline(ticket, now))
         while self._queue and self._decoder.free_slots() > 0:
             ticket = self._queue.popleft()
             deadline = ticket.deadline if ticket.deadline is not None else now + ticket.budget
             if now >= deadline:
-                ticket._resolve(
-                    SeqResult(
-                        prompt_tokens=len(ticket.request.tokens),
-                        started=ticket.submitted,
-                        finished_at=now,
-                        finish_reason="timeout",
-                        error=InferenceTimeoutError(
-                            "The model stayed busy with other calls until this call's deadline.",
-                            suggestion="Raise the timeout or send fewer concurrent calls.",
-                        ),
-                    )
-                )
+                ticket._resolve(_busy_until_deadline(ticket, now))
                 continue
             try:
                 seq = self._decoder.admit(
@@ -216,3 +210,16 @@ class Scheduler:
         for ticket in [*waiting, *self._running.values()]:
             ticket._resolve(SeqResult(error=error, finish_reason="error"))
         self._running.clear()
+
+
+def _busy_until_deadline(ticket: Ticket, now: float) -> SeqResult:
+    return SeqResult(
+        prompt_tokens=len(ticket.request.tokens),
+        started=ticket.submitted,
+        finished_at=now,
+        finish_reason="timeout",
+        error=InferenceTimeoutError(
+            "The model stayed busy with other calls until this call's deadline.",
+            suggestion="Raise the timeout or send fewer concurrent calls.",
+        ),
+    )

@@ -335,7 +335,8 @@ def resolve_model_path(
     if path.is_file():
         return path
     text = os.fspath(chosen)
-    if os.sep not in text and not text.endswith(".gguf"):
+    registry_name = os.sep not in text or text.startswith("ollama/")  # models import ollama
+    if registry_name and not text.endswith(".gguf"):
         from music_reasoning.models.store import resolve
 
         return resolve(text)

@@ -37,7 +37,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _QUANT_RE = re.compile(r"^(?:I?Q\d\w*|F16|BF16|F32)$")
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(?::[a-z0-9][a-z0-9._-]*)?$")
+# ``ollama/`` marks a model registered from the user's Ollama store (models import ollama)
+_NAME_RE = re.compile(r"^(?:ollama/)?[a-z0-9][a-z0-9._-]*(?::[a-z0-9][a-z0-9._-]*)?$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Variant:
     sha256: str | None = None
     path: str | None = None  # a user file used in place (``models add --path``)
     embedded: bool = False  # assembled from the package's own wheels, never downloaded
+    ram: int | None = None  # bytes needed to run it with a 4096-token context (curated)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, (), False)} | {
@@ -85,6 +87,14 @@ class ModelEntry:
     description: str = ""
     source: str = "builtin"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    upstream: str | None = None  # TOML ``source = "hf.co/OWNER/REPO"``: where files come from
+    chat_template: str | None = None  # the GGUF template's format (chatml, llama3, ...)
+    parameters: int | None = None  # parameter count (curated entries; orders recommendations)
+
+    @property
+    def curated(self) -> bool:
+        """Whether this is a shipped entry with a Hugging Face source (``list --available``)."""
+        return self.source.startswith("builtin") and bool(self.upstream)
 
     def variant(self, quantization: str | None = None) -> Variant:
         """The variant called ``quantization`` (default: ``default_variant``).
@@ -128,6 +138,9 @@ class ModelEntry:
             "embedded": self.embedded,
             "description": self.description,
             "source": self.source,
+            "upstream": self.upstream,
+            "chat_template": self.chat_template,
+            "parameters": self.parameters,
             "variants": {q: v.to_dict() for q, v in self.variants.items()},
             "weaknesses": [w.__dict__ for w in self.weaknesses],
         }
@@ -260,6 +273,7 @@ def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelEntry:
                 sha256=str(v["sha256"]).lower() if v.get("sha256") else None,
                 path=str(v["path"]) if v.get("path") else None,
                 embedded=bool(v.get("embedded", False)),
+                ram=int(v["ram"]) if v.get("ram") else None,
             )
             for q, v in raw.get("variants", {}).items()
         }
@@ -286,6 +300,9 @@ def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelEntry:
             weaknesses=weaknesses,
             description=str(raw.get("description", "")),
             source=source,
+            upstream=str(raw["source"]) if raw.get("source") else None,
+            chat_template=str(raw["chat_template"]) if raw.get("chat_template") else None,
+            parameters=int(raw["parameters"]) if raw.get("parameters") else None,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise _malformed(name, exc) from exc

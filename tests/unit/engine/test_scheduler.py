@@ -130,6 +130,18 @@ def test_a_budget_starts_at_admission_and_a_queued_deadline_can_pass(make: objec
     assert busy.wait(10).error is None
 
 
+def test_a_queued_call_ends_at_its_deadline_while_every_slot_stays_busy(make: object) -> None:
+    backend = SlotBackend({0: "a" * 400}, n_seq_max=1)
+    sched = make(backend)  # type: ignore[operator]
+    (busy,) = sched.submit([req("Q1", max_tokens=400)], deadline=deadline())
+    (waiting,) = sched.submit([req("Q2")], deadline=deadline(0.05))
+    started = time.monotonic()
+    r = waiting.wait(10)
+    assert isinstance(r.error, InferenceTimeoutError)
+    assert time.monotonic() - started < 0.5 and not busy.done  # not when Q1 ends
+    assert busy.wait(10).error is None
+
+
 def test_a_decode_failure_ends_that_steps_sequences_and_the_loop_goes_on(make: object) -> None:
     backend = SlotBackend({0: "aaaa", 1: "bbbb"}, n_seq_max=2)
     sched = make(backend)  # type: ignore[operator]
