@@ -38,7 +38,7 @@ from typing import Any
 import click
 import llama_cpp
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from music_reasoning.cli.main import cli, main
@@ -555,6 +555,73 @@ def test_models_add_and_pull_from_loopback(
         assert_clean(invoke(["models", "add", name, "--url", url, "--sha256", digest]))
         pull = ["models", "pull", name, *(["--parts", parts] if parts is not None else [])]
         assert_clean(invoke([*pull, *(["--quiet"] if quiet else [])]))
+
+
+ollama_ref = st.sampled_from(
+    ["tiny", "tiny:latest", "tiny:7b", "registry.ollama.ai/library/tiny:latest", "x/y/z/w"]
+)
+import_arg = st.one_of(
+    st.just("ollama"),
+    ollama_ref,
+    st.sampled_from(["--json", "--quiet"]),
+    name_arg,
+    st.builds(PathArg, st.just("file"), st.binary(max_size=100)),
+    st.builds(PathArg, st.just("gguf"), st.binary(max_size=64)),
+    st.sampled_from(["dir", "missing", "missing-parent", "/dev/null"]).map(PathArg),
+)
+
+
+@fuzzes("models import", "models recommend")
+@settings(FUZZ, max_examples=60)
+@given(
+    case=st.one_of(
+        st.tuples(st.just(["models", "recommend"]), st.lists(st.just("--json") | arg, max_size=2)),
+        st.tuples(
+            st.just(["models", "import"]),
+            st.tuples(
+                st.one_of(
+                    st.tuples(st.just("ollama"), ollama_ref | name_arg).map(list),
+                    import_arg.map(lambda a: [a]),
+                    st.lists(import_arg, max_size=3),
+                ),
+                st.lists(st.sampled_from(["--json", "--quiet"]), max_size=2, unique=True),
+            ).map(lambda t: [*t[0], *t[1]]),
+        ),
+    ),
+    with_store=st.booleans(),
+    tampered=st.booleans(),
+)
+@example(case=(["models", "import"], ["ollama", "tiny", "--json"]), with_store=True, tampered=True)
+@example(case=(["models", "import"], ["ollama", "tiny"]), with_store=True, tampered=False)
+def test_models_import_and_recommend(
+    model_path: Path, case: tuple[list[str], list[Any]], with_store: bool, tampered: bool
+) -> None:
+    """Only quick paths: an Ollama store of one tiny model (or none), small folders in the
+    example's own temporary folder (never a walk of the repository or the file system)."""
+    from tests.support.ollama_store import ollama_store, tiny_gguf
+
+    command, args = case
+    saved_cwd, saved_ollama = os.getcwd(), os.environ.get("OLLAMA_MODELS")
+    with fresh_home(model_path, pinned_model=False) as run:
+        argv = run.argv([*command, *args])
+        try:
+            os.chdir(run.tmp)
+            for a in argv[2:]:  # a folder outside the example's own would be walked: not here
+                with contextlib.suppress(OSError, ValueError, RuntimeError):
+                    target = Path(a).expanduser().resolve()
+                    assume(not target.is_dir() or target.is_relative_to(run.tmp.resolve()))
+            os.environ["OLLAMA_MODELS"] = str(run.tmp / "ollama")
+            if with_store:
+                blob = ollama_store(run.tmp / "ollama", tiny_gguf(run.tmp / "t.gguf"))
+                if tampered:
+                    blob.write_bytes(blob.read_bytes()[:-1] + b"x")
+            assert_clean(invoke(argv))
+        finally:
+            os.chdir(saved_cwd)
+            if saved_ollama is None:
+                os.environ.pop("OLLAMA_MODELS", None)
+            else:
+                os.environ["OLLAMA_MODELS"] = saved_ollama
 
 
 @fuzzes("bench")

@@ -196,7 +196,7 @@ class _Sampler:
 class LlamaBackend:
     """An owned llama.cpp model + multi-sequence context.
 
-    Not thread-safe: the engine serialises access with its own lock.
+    Not thread-safe: only the engine's decode-loop thread (``scheduler.py``) decodes with it.
     """
 
     def __init__(
