@@ -149,6 +149,8 @@ class ModelEntry:
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """Split ``NAME[:VARIANT]`` (``core3b:v4.8:Q8_0`` -> ``("core3b:v4.8", "Q8_0")``)."""
     head, sep, tail = spec.rpartition(":")
+    if head.startswith("ollama/") and ":" not in head:
+        return spec, None  # ``ollama/NAME:TAG`` always has a tag, even one like ``q4_k_m``
     if sep and head and _QUANT_RE.match(tail.upper()):
         return head, tail.upper()
     return spec, None

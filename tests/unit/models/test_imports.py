@@ -146,3 +146,15 @@ def test_the_cli_imports_with_json(tmp_path: Path, ollama: Path) -> None:
     assert result.exit_code == 0 and "registered a:Q4_0" in result.stdout
     result = runner.invoke(cli, ["models", "import", "x", "y"])
     assert result.exit_code == 2
+
+
+def test_an_ollama_tag_that_looks_like_a_quantization_stays_the_tag(
+    tmp_path: Path, ollama: Path
+) -> None:
+    ollama_store(ollama, tiny_gguf(tmp_path / "m.gguf"), host="hf.co", namespace="me", name="X")
+    ollama_store(ollama, tiny_gguf(tmp_path / "m.gguf"), host="hf.co", namespace="me", name="X",
+                 tag="Q4_K_M")  # fmt: skip
+    imported = import_ollama("hf.co/me/X:Q4_K_M", progress=False)
+    assert imported.model == "ollama/hf.co-me-x:q4_k_m:Q4_K_M"
+    assert store.resolve("ollama/hf.co-me-x:q4_k_m").name.startswith("sha256-")
+    assert store.resolve("ollama/hf.co-me-x:q4_k_m:Q4_K_M").name.startswith("sha256-")
