@@ -45,6 +45,7 @@ from music_reasoning.cli.main import cli, main
 from music_reasoning.errors import EXIT_CODES
 from music_reasoning.server.config import is_loopback
 from tests.support.http_server import FileServer
+from tests.support.hub_server import HubRepo, HubServer
 
 # -- which commands each test drives ----------------------------------------------------------
 FUZZED: set[tuple[str, ...]] = set()
@@ -622,6 +623,71 @@ def test_models_import_and_recommend(
                 os.environ.pop("OLLAMA_MODELS", None)
             else:
                 os.environ["OLLAMA_MODELS"] = saved_ollama
+
+
+HUB_SPECS = [
+    "hf.co/acme/Tiny-GGUF", "hf.co/acme/Tiny-GGUF:Q4_K_M", "hf.co/acme/tiny-gguf:q8_0",
+    "hf.co/acme/Tiny-GGUF:Q5_K_M", "hf.co/acme/Gated-GGUF", "hf.co/acme/Bad-GGUF",
+    "hf.co/acme/Nope", "huggingface.co/acme/Tiny-GGUF", "hf.co/", "hf.co/acme", "hf.co/a/b/c",
+    "hf.co/a/b:", "hf.co/../x:Q4_K_M", "hf.co/acme/Tiny-GGUF:\udcff", "HF.CO/acme/Tiny-GGUF",
+]  # fmt: skip
+hub_noise = st.one_of(
+    st.builds(lambda t: "hf.co/" + t, st.one_of(any_text, raw_bytes_arg)),
+    st.builds(lambda t: "hf.co/acme/Tiny-GGUF:" + t, arg),
+)
+# mostly real paths through a pull (7 in 10), the rest noise
+hub_spec = st.integers(0, 9).flatmap(lambda n: st.sampled_from(HUB_SPECS) if n < 7 else hub_noise)
+
+
+@contextlib.contextmanager
+def hub_endpoint(live: bool) -> Iterator[None]:
+    """HF_ENDPOINT at a loopback Hub (or a closed loopback port); HF_* restored after."""
+    names = ("HF_ENDPOINT", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "HF_HOME")
+    saved = {k: os.environ.get(k) for k in names}
+    with contextlib.ExitStack() as stack:
+        if live:
+            gguf = b"GGUF" + b"\x01" * 3000
+            hub = stack.enter_context(
+                HubServer(
+                    [
+                        HubRepo("acme/Tiny-GGUF", {"t-Q4_K_M.gguf": gguf, "t-Q8_0.gguf": gguf}),
+                        HubRepo("acme/Gated-GGUF", {"g-Q4_K_M.gguf": gguf}, gated=True),
+                        HubRepo(
+                            "acme/Bad-GGUF",
+                            {"b-Q4_K_M.gguf": gguf},
+                            published={"b-Q4_K_M.gguf": "0" * 64},
+                        ),
+                    ]
+                )
+            )
+            os.environ["HF_ENDPOINT"] = hub.url
+        else:
+            os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{closed_port()}"
+        os.environ.pop("HF_TOKEN", None)
+        os.environ.update(HF_HUB_OFFLINE="0", HF_HUB_DISABLE_TELEMETRY="1")
+        os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="cli-fuzz-hf-")
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@fuzzes("models pull")
+@settings(FUZZ, max_examples=25)
+@given(spec=hub_spec, live=st.booleans(), twice=st.booleans(), quiet=st.booleans())
+@example(spec="hf.co/acme/Tiny-GGUF", live=False, twice=False, quiet=True)
+def test_models_pull_hub_specs_from_loopback(
+    model_path: Path, spec: str, live: bool, twice: bool, quiet: bool
+) -> None:
+    """hf.co specs against a loopback Hub (a good, a gated and a lying repository) or a
+    closed port: pulled, or a coded error; a second pull finds the pinned file."""
+    with fresh_home(model_path, pinned_model=False), hub_endpoint(live):
+        for _ in range(2 if twice else 1):
+            assert_clean(invoke(["models", "pull", spec, *(["--quiet"] if quiet else [])]))
 
 
 @fuzzes("bench")

@@ -65,7 +65,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -146,6 +146,7 @@ def download_model(
     progress: bool | None = None,
     client: httpx.Client | None = None,
     parallel_threshold: int = DEFAULT_PARALLEL_THRESHOLD,
+    headers: Mapping[str, str] | None = None,
 ) -> Path:
     """Download a model file to ``dest`` and return it once its SHA-256 is verified.
 
@@ -164,6 +165,8 @@ def download_model(
         progress: show a progress bar on stderr; by default only when stderr is a terminal.
         client: an ``httpx.Client`` to use (not closed here); by default a new one.
         parallel_threshold: the size from which a file is fetched in ``parts`` parts.
+        headers: extra request headers (a Hub token's ``Authorization``) for a client made
+            here; ``httpx`` drops ``Authorization`` on a redirect to another origin.
 
     Returns:
         ``dest`` as a :class:`~pathlib.Path`.
@@ -212,7 +215,7 @@ def download_model(
             timeout=timeout,
             progress=Progress(enabled=enabled, desc=target.name),
         )
-        http = client if client is not None else _new_client(timeout)
+        http = client if client is not None else _new_client(timeout, headers)
         try:
             return job.run(http, sources)
         finally:
@@ -270,8 +273,12 @@ def _stderr_is_tty() -> bool:
     return stream is not None and stream.isatty()
 
 
-def _new_client(timeout: float) -> httpx.Client:
-    return httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": _USER_AGENT})
+def _new_client(timeout: float, headers: Mapping[str, str] | None = None) -> httpx.Client:
+    return httpx.Client(
+        timeout=timeout,
+        follow_redirects=True,
+        headers={"User-Agent": _USER_AGENT, **(headers or {})},
+    )
 
 
 class _Job:

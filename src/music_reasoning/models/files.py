@@ -331,6 +331,10 @@ def resolve_model_path(
         chosen, why = default, "the default model (models use)"
     if chosen is None or str(chosen) == EMBEDDED_MODEL_NAME:
         return embedded_model_path()
+    if isinstance(chosen, str) and chosen.lower().startswith(("hf.co/", "huggingface.co/")):
+        from music_reasoning.models.store import resolve as resolve_spec  # a Hub model
+
+        return resolve_spec(chosen)
     path = Path(chosen).expanduser()
     if path.is_file():
         return path

@@ -39,6 +39,18 @@ logger = logging.getLogger(__name__)
 _QUANT_RE = re.compile(r"^(?:I?Q\d\w*|F16|BF16|F32)$")
 # ``ollama/`` marks a model registered from the user's Ollama store (models import ollama)
 _NAME_RE = re.compile(r"^(?:ollama/)?[a-z0-9][a-z0-9._-]*(?::[a-z0-9][a-z0-9._-]*)?$")
+# a Hugging Face model (``models pull hf.co/OWNER/REPO:QUANT``): case kept, any GGUF tag
+_HUB_NAME_RE = re.compile(r"^hf\.co/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_HUB_QUANT_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]*$")
+
+
+def _valid_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name) or (_HUB_NAME_RE.match(name) and ".." not in name))
+
+
+def _valid_quant(name: str, quantization: str) -> bool:
+    pattern = _HUB_QUANT_RE if name.startswith("hf.co/") else _QUANT_RE
+    return bool(pattern.match(quantization))
 
 
 @dataclass(frozen=True)
@@ -149,6 +161,8 @@ class ModelEntry:
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """Split ``NAME[:VARIANT]`` (``core3b:v4.8:Q8_0`` -> ``("core3b:v4.8", "Q8_0")``)."""
     head, sep, tail = spec.rpartition(":")
+    if sep and head.startswith("hf.co/") and _HUB_QUANT_RE.match(tail.upper()):
+        return head, tail.upper()  # a repository name has no ':', so the tag is the variant
     if head.startswith("ollama/") and ":" not in head:
         return spec, None  # ``ollama/NAME:TAG`` always has a tag, even one like ``q4_k_m``
     if sep and head and _QUANT_RE.match(tail.upper()):
@@ -195,7 +209,7 @@ def _user_table(name: str, raw: object) -> dict[str, Any]:
     A user entry may add URLs and checksums to a built-in variant, but it cannot mark a
     file as shipped with the package nor point the store outside its own folder.
     """
-    if not _NAME_RE.match(name):
+    if not _valid_name(name):
         raise _malformed(name, "a model name is lower-case letters, digits, '.', '-', '_'")
     if not isinstance(raw, Mapping):
         raise _malformed(name, "expected a table")
@@ -212,7 +226,7 @@ def _user_table(name: str, raw: object) -> dict[str, Any]:
         if re.search(r"[/\\]|^\.|\.\.", filename):
             raise _malformed(name, f"file name {filename!r} must be a plain name in the store")
         key = str(q).upper()
-        if not _QUANT_RE.match(key) or key in checked:
+        if not _valid_quant(name, key) or key in checked:
             raise _malformed(name, f"variant {q!r} is not a quantization name, or is repeated")
         checked[key] = v
     table["variants"] = checked
@@ -352,6 +366,14 @@ def get_model(name: str) -> ModelEntry:
     """
     base, _ = parse_spec(name)
     registry = load_registry()
+    if base.startswith("hf.co/") and base not in registry:  # the Hub ignores case
+        base = next((n for n in registry if n.lower() == base.lower()), base)
+    if base.startswith("hf.co/") and base not in registry:
+        raise ModelUnavailableError(
+            f"{name} has not been pulled yet.",
+            suggestion=f"Run `music-reasoning models pull {name}` (once, online).",
+            details={"model": base},
+        )
     if base not in registry:
         raise ModelUnavailableError(
             f"No model called {base!r} in the registry.",
@@ -386,23 +408,25 @@ def add_user_model(
     context_length: int | None = None,
     description: str | None = None,
     managed: bool = False,
+    filename: str | None = None,
 ) -> ModelEntry:
     """Add (or extend) a user entry with one variant and store it in ``models.toml``.
 
     ``managed=True`` records a file the store itself produced (``models quantize``):
-    it lives in the store's folder and has a checksum but no URL.
+    it lives in the store's folder and has a checksum but no URL.  ``filename`` names the
+    file in the store (a Hub file keeps its own name); by default it is made from the name.
 
     Raises:
         InvalidInputError: a bad name, checksum, or neither ``path`` nor ``urls``.
     """
     base, spec_q = parse_spec(name)
     quantization = (spec_q or quantization).upper()
-    if not _NAME_RE.match(base):
+    if not _valid_name(base):
         raise InvalidInputError(
             f"Model name {base!r} is not valid.",
             suggestion="Use lower-case letters, digits, '.', '-', '_' and at most one ':'.",
         )
-    if not _QUANT_RE.match(quantization):
+    if not _valid_quant(base, quantization):
         raise InvalidInputError(
             f"{quantization!r} is not a quantization name.",
             suggestion="Use a llama.cpp type such as Q4_K_M, Q5_K_M, Q8_0 or F16.",
@@ -437,7 +461,7 @@ def add_user_model(
         variant["path"] = str(Path(path).expanduser().resolve())
         variant["filename"] = Path(path).name
     else:
-        variant["filename"] = f"{base.replace(':', '-')}-{quantization.lower()}.gguf"
+        variant["filename"] = filename or f"{base.replace(':', '-')}-{quantization.lower()}.gguf"
     if sha256:
         variant["sha256"] = sha256.lower()
     if size:

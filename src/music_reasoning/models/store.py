@@ -33,14 +33,16 @@ from filelock import Timeout
 from music_reasoning.config import atomic_write, cache_dir, load_settings, save_setting
 from music_reasoning.errors import (
     CorruptedModelError,
+    DownloadError,
     InsufficientDiskError,
     ModelUnavailableError,
     MusicReasoningError,
     StorageError,
     storage_error,
 )
+from music_reasoning.models import hub
 from music_reasoning.models._partial import load_sidecar
-from music_reasoning.models.download import download_model
+from music_reasoning.models.download import DEFAULT_RETRIES, download_model
 from music_reasoning.models.files import (
     EMBEDDED_MODEL_NAME,
     acquire_or_wait,
@@ -56,10 +58,12 @@ from music_reasoning.models.files import (
 from music_reasoning.models.registry import (
     ModelEntry,
     Variant,
+    add_user_model,
     forget_user_model,
     get_model,
     load_registry,
     parse_spec,
+    user_registry_path,
 )
 
 __all__ = [
@@ -89,6 +93,10 @@ def variant_path(entry: ModelEntry, variant: Variant) -> Path:
 
 
 def _lookup(spec: str) -> tuple[ModelEntry, Variant]:
+    if hub.is_hub_spec(spec):  # hf.co/OWNER/REPO[:QUANT]: checked, huggingface.co/ accepted
+        wanted = hub.parse_hub_spec(spec)
+        hub_entry = get_model(wanted.name)
+        return hub_entry, hub_entry.variant(wanted.quantization)
     name, quantization = parse_spec(spec)
     entry = get_model(name)
     return entry, entry.variant(quantization)
@@ -150,6 +158,8 @@ def resolve(spec: str, *, pull_missing: bool = False) -> Path:
     Raises:
         ModelUnavailableError: unknown model or variant, or not installed.
     """
+    if pull_missing and hub.is_hub_spec(spec) and _pinned(hub.parse_hub_spec(spec)) is None:
+        return pull(spec)  # never pulled: found on the Hub, downloaded and pinned
     entry, variant = _lookup(spec)
     if variant.embedded:
         return embedded_model_path()
@@ -173,18 +183,119 @@ def resolve(spec: str, *, pull_missing: bool = False) -> Path:
     )
 
 
-def pull(spec: str, *, progress: bool | None = None, parts: int = 4) -> Path:
-    """Download ``NAME[:VARIANT]`` from its URLs (with mirrors), verified, and return it.
+def pull(
+    spec: str, *, progress: bool | None = None, parts: int = 4, retries: int = DEFAULT_RETRIES
+) -> Path:
+    """Download ``NAME[:VARIANT]`` (or ``hf.co/OWNER/REPO[:QUANT]``), verified, and return it.
+
+    A Hugging Face spec is looked up on the Hub the first time (see
+    :mod:`~music_reasoning.models.hub`) and, once its file is verified, pinned in the
+    user's registry with its URL, SHA-256 and size; later pulls and loads use that entry
+    and need no network while the file is in the store.
 
     Raises:
-        ModelUnavailableError: the variant has no URL or no checksum.
+        ModelUnavailableError: the variant has no URL or no checksum; no such repository.
+        InvalidInputError: a malformed hf.co spec, or a quantization the repository lacks.
         DownloadError, InsufficientDiskError, CorruptedModelError: see download_model.
     """
+    if hub.is_hub_spec(spec):
+        return _pull_from_hub(spec, progress=progress, parts=parts, retries=retries)
     entry, variant = _lookup(spec)
     if variant.embedded:
         return embedded_model_path()
     if variant.path:
         return Path(variant.path)
+    return _download(entry, variant, progress=progress, parts=parts, retries=retries)
+
+
+def _pull_from_hub(spec: str, *, progress: bool | None, parts: int, retries: int) -> Path:
+    """Pull a Hub file: from its pinned entry, else found on the Hub and then pinned."""
+    wanted = hub.parse_hub_spec(spec)
+    pinned = _pinned(wanted)
+    if pinned is not None:
+        entry, variant = pinned
+        try:
+            return _download(
+                entry,
+                variant,
+                progress=progress,
+                parts=parts,
+                retries=retries,
+                headers=hub.auth_headers(variant.urls),
+            )
+        except DownloadError as exc:
+            raise hub.explain_refusal(exc, wanted.repo_id) from exc
+    remote = hub.locate(wanted)
+    if not remote.filename.lower().endswith(".gguf") or remote.filename.startswith("."):
+        raise ModelUnavailableError(f"{remote.path} in {remote.repo_id} is not a GGUF file name.")
+    variant = Variant(
+        quantization=remote.quantization,
+        filename=remote.filename,
+        urls=(remote.url,),
+        size=remote.size,
+        sha256=remote.sha256,
+    )
+    entry = ModelEntry(
+        name=remote.name,
+        version=remote.revision,
+        family="huggingface",
+        license=remote.license or "see the model card",
+        context_length=remote.context_length or 2048,
+        prompt_format="chat",
+        default_variant=remote.quantization,
+        variants={remote.quantization: variant},
+        source="user",
+    )
+    try:
+        path = _download(
+            entry,
+            variant,
+            progress=progress,
+            parts=parts,
+            retries=retries,
+            headers=hub.auth_headers([remote.url]),
+        )
+    except DownloadError as exc:
+        raise hub.explain_refusal(exc, remote.repo_id) from exc
+    add_user_model(
+        f"{remote.name}:{remote.quantization}",
+        urls=[remote.url],
+        sha256=remote.sha256,
+        size=remote.size,
+        filename=remote.filename,
+        license=remote.license,
+        context_length=remote.context_length,
+        description=f"{remote.path} from Hugging Face {remote.repo_id} at {remote.revision[:12]}",
+    )
+    logger.info("pinned %s:%s in %s", remote.name, remote.quantization, user_registry_path())
+    return path
+
+
+def _pinned(wanted: hub.HubSpec) -> tuple[ModelEntry, Variant] | None:
+    """The registry's entry for a Hub spec, when it already records a URL and a SHA-256."""
+    try:
+        entry = get_model(wanted.name)
+        variant = entry.variant(wanted.quantization)  # none asked: the entry's default
+    except ModelUnavailableError:
+        return None
+    return (entry, variant) if variant.urls and variant.sha256 else None
+
+
+def _download(
+    entry: ModelEntry,
+    variant: Variant,
+    *,
+    progress: bool | None,
+    parts: int,
+    retries: int,
+    headers: dict[str, str] | None = None,
+) -> Path:
+    """Fetch ``variant`` into the store; a failed pull keeps only a resumable partial.
+
+    Raises:
+        ModelUnavailableError: the variant has no URL or no checksum.
+        DownloadError, InsufficientDiskError, CorruptedModelError: see download_model.
+    """
     if not variant.urls or not variant.sha256:
         raise ModelUnavailableError(
             f"{entry.name}:{variant.quantization} has no download URL and SHA-256 configured.",
@@ -203,7 +314,9 @@ def pull(spec: str, *, progress: bool | None = None, parts: int = 4) -> Path:
             sha256=variant.sha256,
             size=variant.size,
             parts=parts,
+            retries=retries,
             progress=progress,
+            headers=headers,
         )
     except (InsufficientDiskError, StorageError) as exc:
         _after_failed_pull(dest, variant.sha256)
@@ -360,7 +473,7 @@ def _delete_variant_files(
         release_removing(lock)
     if not keep_folder:  # <model>/<variant>/ and <model>/, when nothing else is in them
         root = models_dir()
-        for folder in (path.parent, path.parent.parent):
+        for folder in path.parents:  # hf.co/OWNER/REPO/QUANT/ has four levels
             if folder == root or not folder.is_relative_to(root):
                 break
             try:
