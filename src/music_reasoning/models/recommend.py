@@ -96,7 +96,7 @@ def recommend(machine: Machine) -> Recommendation:
             model=f"{entry.name}:{variant.quantization}",
             fits=False,
             ram=variant.ram,
-            size=variant.size,
+            size=variant.size or variant.approx_size,
             license=entry.license,
             upstream=entry.upstream,
             machine=machine,
@@ -109,7 +109,7 @@ def recommend(machine: Machine) -> Recommendation:
             ),
         )
     entry, variant = max(
-        fitting, key=lambda ev: (ev[0].parameters or 0, ev[1].size or 0, ev[0].name)
+        fitting, key=lambda ev: (ev[0].parameters or 0, ev[1].ram or 0, ev[0].name)
     )
     ranked = sorted(
         {e.name: e for e, _ in fitting}.values(),
@@ -135,7 +135,7 @@ def recommend(machine: Machine) -> Recommendation:
         model=f"{entry.name}:{variant.quantization}",
         fits=True,
         ram=variant.ram,
-        size=variant.size,
+        size=variant.size or variant.approx_size,
         license=entry.license,
         upstream=entry.upstream,
         machine=machine,
@@ -157,7 +157,8 @@ def available_models() -> list[dict[str, Any]]:
                     "name": entry.name,
                     "variant": q,
                     "default": q == entry.default_variant,
-                    "size": variant.size,
+                    "size": variant.size or variant.approx_size,
+                    "size_exact": variant.size is not None,
                     "ram": variant.ram,
                     "parameters": entry.parameters,
                     "license": entry.license,

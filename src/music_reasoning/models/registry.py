@@ -65,6 +65,7 @@ class Variant:
     path: str | None = None  # a user file used in place (``models add --path``)
     embedded: bool = False  # assembled from the package's own wheels, never downloaded
     ram: int | None = None  # bytes needed to run it with a 4096-token context (curated)
+    approx_size: int | None = None  # shown before the first pull, never checked (curated)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, (), False)} | {
@@ -290,6 +291,7 @@ def _entry(name: str, raw: Mapping[str, Any], source: str) -> ModelEntry:
                 path=str(v["path"]) if v.get("path") else None,
                 embedded=bool(v.get("embedded", False)),
                 ram=int(v["ram"]) if v.get("ram") else None,
+                approx_size=int(v["approx_size"]) if v.get("approx_size") else None,
             )
             for q, v in raw.get("variants", {}).items()
         }
