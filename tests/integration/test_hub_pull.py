@@ -22,7 +22,7 @@ import pytest
 
 from music_reasoning.errors import CorruptedModelError, DownloadError
 from music_reasoning.models import store
-from music_reasoning.models.registry import user_registry_path
+from music_reasoning.models.registry import get_model, load_registry, user_registry_path
 from tests.support.hub_server import COMMIT, TOKEN, HubRepo, HubServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,3 +183,21 @@ def test_unknown_repositories_bad_specs_and_no_network_are_coded(
     assert out.returncode == 8 and "error [DOWNLOAD_FAILED]" in out.stderr, out.stderr
     out = cli("ask", "--model", SPEC, "What is a triad?")  # never pulled: says how
     assert "error [MODEL_UNAVAILABLE]" in out.stderr and "models pull" in out.stderr
+
+
+def test_a_curated_entry_is_pulled_from_its_hub_source_and_then_pinned(
+    hub_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = next(e for e in load_registry().values() if e.curated)
+    variant = entry.variant()
+    repo_id = str(entry.upstream).removeprefix("hf.co/")
+    files = {variant.filename: SMALL, f"other-{variant.filename}": SMALL + b"x"}
+    with HubServer([HubRepo(repo_id, files)]) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        path = store.pull(entry.name, progress=False)
+        assert path.read_bytes() == SMALL and path.name == variant.filename
+    pinned = get_model(entry.name).variant()
+    assert pinned.sha256 == hashlib.sha256(SMALL).hexdigest() and pinned.urls
+    assert store.pull(entry.name, progress=False) == path  # offline now: the pinned file
+    row = next(r for r in store.list_models() if r.name == entry.name and r.installed)
+    assert row.verified and row.variant == variant.quantization

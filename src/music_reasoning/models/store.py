@@ -19,6 +19,7 @@ is valid); otherwise both are deleted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -188,10 +189,10 @@ def pull(
 ) -> Path:
     """Download ``NAME[:VARIANT]`` (or ``hf.co/OWNER/REPO[:QUANT]``), verified, and return it.
 
-    A Hugging Face spec is looked up on the Hub the first time (see
-    :mod:`~music_reasoning.models.hub`) and, once its file is verified, pinned in the
-    user's registry with its URL, SHA-256 and size; later pulls and loads use that entry
-    and need no network while the file is in the store.
+    A Hugging Face spec, or a curated entry whose file has no checksum yet, is looked up
+    on the Hub the first time (see :mod:`~music_reasoning.models.hub`) and, once its
+    file is verified, pinned in the user's registry with its URL, SHA-256 and size;
+    later pulls and loads use that entry and need no network while the file is stored.
 
     Raises:
         ModelUnavailableError: the variant has no URL or no checksum; no such repository.
@@ -199,43 +200,52 @@ def pull(
         DownloadError, InsufficientDiskError, CorruptedModelError: see download_model.
     """
     if hub.is_hub_spec(spec):
-        return _pull_from_hub(spec, progress=progress, parts=parts, retries=retries)
-    entry, variant = _lookup(spec)
-    if variant.embedded:
-        return embedded_model_path()
-    if variant.path:
-        return Path(variant.path)
-    return _download(entry, variant, progress=progress, parts=parts, retries=retries)
-
-
-def _pull_from_hub(spec: str, *, progress: bool | None, parts: int, retries: int) -> Path:
-    """Pull a Hub file: from its pinned entry, else found on the Hub and then pinned."""
-    wanted = hub.parse_hub_spec(spec)
-    pinned = _pinned(wanted)
-    if pinned is not None:
-        entry, variant = pinned
-        try:
-            return _download(
-                entry,
-                variant,
-                progress=progress,
-                parts=parts,
-                retries=retries,
-                headers=hub.auth_headers(variant.urls),
+        wanted = hub.parse_hub_spec(spec)
+        pinned = _pinned(wanted)
+        if pinned is None:
+            remote = hub.locate(wanted)
+            return _fetch_and_pin(
+                _hub_entry(remote), remote, progress=progress, parts=parts, retries=retries
             )
-        except DownloadError as exc:
-            raise hub.explain_refusal(exc, wanted.repo_id) from exc
-    remote = hub.locate(wanted)
+        entry, variant = pinned
+    else:
+        entry, variant = _lookup(spec)
+        if variant.embedded:
+            return embedded_model_path()
+        if variant.path:
+            return Path(variant.path)
+        if not (variant.urls and variant.sha256) and hub.is_hub_spec(entry.upstream):
+            source = hub.parse_hub_spec(str(entry.upstream))  # a curated entry: its exact file
+            wanted = hub.HubSpec(source.repo_id, variant.quantization)
+            remote = hub.locate(wanted, filename=variant.filename)
+            return _fetch_and_pin(entry, remote, progress=progress, parts=parts, retries=retries)
+    headers = hub.auth_headers(variant.urls)  # a token only when every URL is the Hub's
+    try:
+        return _download(
+            entry, variant, progress=progress, parts=parts, retries=retries, headers=headers
+        )
+    except DownloadError as exc:
+        if not headers and not entry.name.startswith(hub.HUB_PREFIX):
+            raise
+        raise hub.explain_refusal(exc, entry.name.removeprefix(hub.HUB_PREFIX)) from exc
+
+
+def _pinned(wanted: hub.HubSpec) -> tuple[ModelEntry, Variant] | None:
+    """The registry's entry for a Hub spec, when it already records a URL and a SHA-256."""
+    try:
+        entry = get_model(wanted.name)
+        variant = entry.variant(wanted.quantization)  # none asked: the entry's default
+    except ModelUnavailableError:
+        return None
+    return (entry, variant) if variant.urls and variant.sha256 else None
+
+
+def _hub_entry(remote: hub.HubFile) -> ModelEntry:
+    """The entry a Hub file will have once pinned (in memory until it is verified)."""
     if not remote.filename.lower().endswith(".gguf") or remote.filename.startswith("."):
         raise ModelUnavailableError(f"{remote.path} in {remote.repo_id} is not a GGUF file name.")
-    variant = Variant(
-        quantization=remote.quantization,
-        filename=remote.filename,
-        urls=(remote.url,),
-        size=remote.size,
-        sha256=remote.sha256,
-    )
-    entry = ModelEntry(
+    variant = Variant(quantization=remote.quantization, filename=remote.filename)
+    return ModelEntry(
         name=remote.name,
         version=remote.revision,
         family="huggingface",
@@ -244,7 +254,20 @@ def _pull_from_hub(spec: str, *, progress: bool | None, parts: int, retries: int
         prompt_format="chat",
         default_variant=remote.quantization,
         variants={remote.quantization: variant},
+        description=f"{remote.path} from Hugging Face {remote.repo_id} at {remote.revision[:12]}",
         source="user",
+    )
+
+
+def _fetch_and_pin(
+    entry: ModelEntry, remote: hub.HubFile, *, progress: bool | None, parts: int, retries: int
+) -> Path:
+    """Download ``remote`` as ``entry``'s variant, then record it in the user's registry."""
+    variant = dataclasses.replace(
+        entry.variants[remote.quantization],
+        urls=(remote.url,),
+        sha256=remote.sha256,
+        size=remote.size,
     )
     try:
         path = _download(
@@ -257,28 +280,23 @@ def _pull_from_hub(spec: str, *, progress: bool | None, parts: int, retries: int
         )
     except DownloadError as exc:
         raise hub.explain_refusal(exc, remote.repo_id) from exc
+    about: dict[str, Any] = {}
+    if entry.source == "user":  # a new Hub model; a curated entry keeps what it ships
+        about = {
+            "license": remote.license,
+            "context_length": remote.context_length,
+            "description": entry.description,
+        }
     add_user_model(
-        f"{remote.name}:{remote.quantization}",
+        f"{entry.name}:{variant.quantization}",
         urls=[remote.url],
         sha256=remote.sha256,
         size=remote.size,
-        filename=remote.filename,
-        license=remote.license,
-        context_length=remote.context_length,
-        description=f"{remote.path} from Hugging Face {remote.repo_id} at {remote.revision[:12]}",
+        filename=variant.filename,
+        **about,
     )
-    logger.info("pinned %s:%s in %s", remote.name, remote.quantization, user_registry_path())
+    logger.info("pinned %s:%s in %s", entry.name, variant.quantization, user_registry_path())
     return path
-
-
-def _pinned(wanted: hub.HubSpec) -> tuple[ModelEntry, Variant] | None:
-    """The registry's entry for a Hub spec, when it already records a URL and a SHA-256."""
-    try:
-        entry = get_model(wanted.name)
-        variant = entry.variant(wanted.quantization)  # none asked: the entry's default
-    except ModelUnavailableError:
-        return None
-    return (entry, variant) if variant.urls and variant.sha256 else None
 
 
 def _download(
