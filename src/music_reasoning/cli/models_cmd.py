@@ -97,7 +97,7 @@ def _list_available(rows: list[dict[str, Any]], as_json: bool) -> None:
             f"{r['context_length']:>7}  {r['license']:13} {r['source']}{mark}"
         )
     click.echo(
-        "Pull one with `music-reasoning models pull NAME[:VARIANT]`; "
+        "Pull one with `music-reasoning models pull hf.co/OWNER/REPO:VARIANT` (its source); "
         "`music-reasoning models recommend` picks one for this machine.",
         err=True,
     )
@@ -152,8 +152,8 @@ def recommend(as_json: bool) -> None:
         click.echo(f"  - {reason}")
     if result.alternatives:
         click.echo(f"  also fit: {', '.join(result.alternatives)}")
-    if result.model:
-        click.echo(f"  get it: music-reasoning models pull {result.model}")
+    if result.pull:
+        click.echo(f"  get it: music-reasoning models pull {result.pull}")
 
 
 @models.command()

@@ -23,7 +23,15 @@ from typing import Any
 
 from music_reasoning.models.registry import ModelEntry, Variant, load_registry
 
-__all__ = ["HEADROOM", "Machine", "Recommendation", "curated_models", "recommend"]
+__all__ = [
+    "HEADROOM",
+    "Machine",
+    "Recommendation",
+    "available_models",
+    "curated_models",
+    "pull_spec",
+    "recommend",
+]
 
 HEADROOM = 0.8  # use at most this share of the free memory
 
@@ -54,6 +62,7 @@ class Recommendation:
     machine: Machine
     reasons: tuple[str, ...]
     alternatives: tuple[str, ...] = ()
+    pull: str | None = None  # the ``models pull`` argument that fetches it
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -61,6 +70,11 @@ class Recommendation:
         data["reasons"] = list(self.reasons)
         data["alternatives"] = list(self.alternatives)
         return data
+
+
+def pull_spec(entry: ModelEntry, quantization: str) -> str:
+    """What to give ``models pull`` for a curated variant: its Hugging Face source."""
+    return f"{entry.upstream}:{quantization}" if entry.upstream else f"{entry.name}:{quantization}"
 
 
 def curated_models() -> list[ModelEntry]:
@@ -99,6 +113,7 @@ def recommend(machine: Machine) -> Recommendation:
             size=variant.size or variant.approx_size,
             license=entry.license,
             upstream=entry.upstream,
+            pull=pull_spec(entry, variant.quantization),
             machine=machine,
             reasons=(
                 f"{_gib(machine.available_memory)} of memory is free; even the smallest "
@@ -138,6 +153,7 @@ def recommend(machine: Machine) -> Recommendation:
         size=variant.size or variant.approx_size,
         license=entry.license,
         upstream=entry.upstream,
+        pull=pull_spec(entry, variant.quantization),
         machine=machine,
         reasons=tuple(reasons),
         alternatives=alternatives,
@@ -166,6 +182,7 @@ def available_models() -> list[dict[str, Any]]:
                     "chat_template": entry.chat_template,
                     "source": entry.upstream,
                     "filename": variant.filename,
+                    "pull": pull_spec(entry, q),
                     "installed": path.is_file(),
                     "description": entry.description,
                 }
