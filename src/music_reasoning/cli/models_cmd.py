@@ -97,7 +97,7 @@ def _list_available(rows: list[dict[str, Any]], as_json: bool) -> None:
             f"{r['context_length']:>7}  {r['license']:13} {r['source']}{mark}"
         )
     click.echo(
-        "Pull one with `music-reasoning models pull hf.co/OWNER/REPO:VARIANT` (its source); "
+        "Pull one with `music-reasoning models pull NAME[:VARIANT]` (from its source); "
         "`music-reasoning models recommend` picks one for this machine.",
         err=True,
     )

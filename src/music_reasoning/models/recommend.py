@@ -73,8 +73,9 @@ class Recommendation:
 
 
 def pull_spec(entry: ModelEntry, quantization: str) -> str:
-    """What to give ``models pull`` for a curated variant: its Hugging Face source."""
-    return f"{entry.upstream}:{quantization}" if entry.upstream else f"{entry.name}:{quantization}"
+    """What to give ``models pull`` for a curated variant: ``NAME:VARIANT`` (the puller
+    fetches the entry's exact file from its Hugging Face source and pins it under NAME)."""
+    return f"{entry.name}:{quantization}"
 
 
 def curated_models() -> list[ModelEntry]:
