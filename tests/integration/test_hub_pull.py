@@ -164,6 +164,8 @@ def test_a_missing_quantization_lists_the_ones_that_exist(
         assert f"{SPEC}:Q8_0" in out.stderr  # the suggestion names pullable specs
         path = store.pull(f"{SPEC}:iq3_xxs", progress=False)  # in a folder, any case
         assert path.read_bytes() == SMALL + b"3" and path.parent.name == "IQ3_XXS"
+        # load_model(quantization=...) resolves with pull_missing: another file, pulled
+        assert store.resolve(f"{SPEC}:Q8_0", pull_missing=True).read_bytes() == SMALL + b"8"
 
 
 def test_unknown_repositories_bad_specs_and_no_network_are_coded(

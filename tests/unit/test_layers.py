@@ -39,6 +39,15 @@ def test_music21_only_in_the_theory_backend() -> None:
     assert users == {"theory/_backend.py"}
 
 
+def test_the_hugging_face_hub_only_in_its_adapter() -> None:
+    users = {
+        m
+        for m, names in modules().items()
+        if any(n.split(".")[0] in ("huggingface_hub", "httpx2") for n in names)
+    }
+    assert users == {"models/hub.py"}
+
+
 def test_lower_layers_do_not_import_upper_ones() -> None:
     order = {
         "errors": 0,

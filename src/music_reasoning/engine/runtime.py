@@ -23,6 +23,7 @@ from music_reasoning.engine.local import (
 from music_reasoning.engine.metrics import Metrics, MetricsHook
 from music_reasoning.engine.pool import EnginePool, ModelArg
 from music_reasoning.errors import InvalidInputError
+from music_reasoning.models.hub import is_hub_spec, parse_hub_spec
 from music_reasoning.models.registry import parse_spec
 from music_reasoning.models.store import resolve
 from music_reasoning.params import DEFAULT_MAX_TOKENS, GenerationParams, resolve_params
@@ -226,6 +227,8 @@ def load_model(model: ModelArg = None, *, quantization: str | None = None) -> Mo
 
 def _variant_spec(model: ModelArg, quantization: str) -> str:
     text = get_pool().choice(model)
+    if is_hub_spec(text):  # hf.co/OWNER/REPO[:QUANT]: that repository's other file
+        return f"{parse_hub_spec(text).name}:{quantization.upper()}"
     if os.sep in text or text.endswith(".gguf"):
         raise InvalidInputError(
             f"quantization={quantization!r} needs a registry model, not the file {text}.",
