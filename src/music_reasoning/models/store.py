@@ -5,21 +5,19 @@ Layout (under ``cache_dir()/models``)::
     gemma-3-270m-q4_k_m.gguf                  the embedded model (assembled, see files.py)
     core3b-v4.8/Q8_0/core3b-v4.8-q8_0.gguf    a pulled or quantized variant
     core3b-v4.8/Q8_0/….gguf.sha256            "<sha256> <size> <mtime_ns>": verified
+    hf.co/OWNER/REPO/Q4_K_M/<file>.gguf       a Hugging Face file, under its own name
     core3b-v4.8/Q8_0/….gguf.partial           an interrupted download (resumable)
     core3b-v4.8/Q8_0/….gguf.lock              held while a pull, quantize or rm writes
 
 A variant added with ``models add --path`` stays where it is (the registry records
 its path); ``models rm`` then only forgets it.  Lock files are deleted by the operation
 that holds them once it is done (see :func:`~music_reasoning.models.files.release_removing`);
-``models rm`` also removes the folders it leaves empty.  A pull that fails on a full or
-read-only disk keeps its ``.partial`` only while its sidecar describes it (so a resume
-is valid); otherwise both are deleted.
+``models rm`` also removes the folders it leaves empty.  Pulls are done by
+:mod:`music_reasoning.models.pull`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -34,20 +32,13 @@ from filelock import Timeout
 from music_reasoning.config import atomic_write, cache_dir, load_settings, save_setting
 from music_reasoning.errors import (
     CorruptedModelError,
-    DownloadError,
-    InsufficientDiskError,
     ModelUnavailableError,
-    MusicReasoningError,
-    StorageError,
     storage_error,
 )
 from music_reasoning.models import hub
-from music_reasoning.models._partial import load_sidecar
-from music_reasoning.models.download import DEFAULT_RETRIES, download_model
+from music_reasoning.models.download import DEFAULT_RETRIES
 from music_reasoning.models.files import (
     EMBEDDED_MODEL_NAME,
-    acquire_or_wait,
-    check_gguf_header,
     embedded_model_path,
     is_verified,
     mark_verified,
@@ -59,12 +50,10 @@ from music_reasoning.models.files import (
 from music_reasoning.models.registry import (
     ModelEntry,
     Variant,
-    add_user_model,
     forget_user_model,
     get_model,
     load_registry,
     parse_spec,
-    user_registry_path,
 )
 
 __all__ = [
@@ -159,8 +148,11 @@ def resolve(spec: str, *, pull_missing: bool = False) -> Path:
     Raises:
         ModelUnavailableError: unknown model or variant, or not installed.
     """
-    if pull_missing and hub.is_hub_spec(spec) and _pinned(hub.parse_hub_spec(spec)) is None:
-        return pull(spec)  # never pulled: found on the Hub, downloaded and pinned
+    if pull_missing and hub.is_hub_spec(spec):
+        from music_reasoning.models.pull import pinned
+
+        if pinned(hub.parse_hub_spec(spec)) is None:
+            return pull(spec)  # never pulled: found on the Hub, downloaded and pinned
     entry, variant = _lookup(spec)
     if variant.embedded:
         return embedded_model_path()
@@ -189,216 +181,16 @@ def pull(
 ) -> Path:
     """Download ``NAME[:VARIANT]`` (or ``hf.co/OWNER/REPO[:QUANT]``), verified, and return it.
 
-    A Hugging Face spec, or a curated entry whose file has no checksum yet, is looked up
-    on the Hub the first time (see :mod:`~music_reasoning.models.hub`) and, once its
-    file is verified, pinned in the user's registry with its URL, SHA-256 and size;
-    later pulls and loads use that entry and need no network while the file is stored.
+    See :func:`music_reasoning.models.pull.pull_model`, which does it.
 
     Raises:
         ModelUnavailableError: the variant has no URL or no checksum; no such repository.
         InvalidInputError: a malformed hf.co spec, or a quantization the repository lacks.
         DownloadError, InsufficientDiskError, CorruptedModelError: see download_model.
     """
-    if hub.is_hub_spec(spec):
-        wanted = hub.parse_hub_spec(spec)
-        pinned = _pinned(wanted)
-        if pinned is None:
-            remote = hub.locate(wanted)
-            return _fetch_and_pin(
-                _hub_entry(remote), remote, progress=progress, parts=parts, retries=retries
-            )
-        entry, variant = pinned
-    else:
-        entry, variant = _lookup(spec)
-        if variant.embedded:
-            return embedded_model_path()
-        if variant.path:
-            return Path(variant.path)
-        if not (variant.urls and variant.sha256) and hub.is_hub_spec(entry.upstream):
-            source = hub.parse_hub_spec(str(entry.upstream))  # a curated entry: its exact file
-            wanted = hub.HubSpec(source.repo_id, variant.quantization)
-            remote = hub.locate(wanted, filename=variant.filename)
-            return _fetch_and_pin(entry, remote, progress=progress, parts=parts, retries=retries)
-    headers = hub.auth_headers(variant.urls)  # a token only when every URL is the Hub's
-    try:
-        return _download(
-            entry, variant, progress=progress, parts=parts, retries=retries, headers=headers
-        )
-    except DownloadError as exc:
-        if not headers and not entry.name.startswith(hub.HUB_PREFIX):
-            raise
-        raise hub.explain_refusal(exc, entry.name.removeprefix(hub.HUB_PREFIX)) from exc
+    from music_reasoning.models.pull import pull_model  # it uses this module: load it late
 
-
-def _pinned(wanted: hub.HubSpec) -> tuple[ModelEntry, Variant] | None:
-    """The registry's entry for a Hub spec, when it already records a URL and a SHA-256."""
-    try:
-        entry = get_model(wanted.name)
-        variant = entry.variant(wanted.quantization)  # none asked: the entry's default
-    except ModelUnavailableError:
-        return None
-    return (entry, variant) if variant.urls and variant.sha256 else None
-
-
-def _hub_entry(remote: hub.HubFile) -> ModelEntry:
-    """The entry a Hub file will have once pinned (in memory until it is verified)."""
-    if not remote.filename.lower().endswith(".gguf") or remote.filename.startswith("."):
-        raise ModelUnavailableError(f"{remote.path} in {remote.repo_id} is not a GGUF file name.")
-    variant = Variant(quantization=remote.quantization, filename=remote.filename)
-    return ModelEntry(
-        name=remote.name,
-        version=remote.revision,
-        family="huggingface",
-        license=remote.license or "see the model card",
-        context_length=remote.context_length or 2048,
-        prompt_format="chat",
-        default_variant=remote.quantization,
-        variants={remote.quantization: variant},
-        description=f"{remote.path} from Hugging Face {remote.repo_id} at {remote.revision[:12]}",
-        source="user",
-    )
-
-
-def _fetch_and_pin(
-    entry: ModelEntry, remote: hub.HubFile, *, progress: bool | None, parts: int, retries: int
-) -> Path:
-    """Download ``remote`` as ``entry``'s variant, then record it in the user's registry."""
-    variant = dataclasses.replace(
-        entry.variants[remote.quantization],
-        urls=(remote.url,),
-        sha256=remote.sha256,
-        size=remote.size,
-    )
-    try:
-        path = _download(
-            entry,
-            variant,
-            progress=progress,
-            parts=parts,
-            retries=retries,
-            headers=hub.auth_headers([remote.url]),
-        )
-    except DownloadError as exc:
-        raise hub.explain_refusal(exc, remote.repo_id) from exc
-    about: dict[str, Any] = {}
-    if entry.source == "user":  # a new Hub model; a curated entry keeps what it ships
-        about = {
-            "license": remote.license,
-            "context_length": remote.context_length,
-            "description": entry.description,
-        }
-    add_user_model(
-        f"{entry.name}:{variant.quantization}",
-        urls=[remote.url],
-        sha256=remote.sha256,
-        size=remote.size,
-        filename=variant.filename,
-        **about,
-    )
-    logger.info("pinned %s:%s in %s", entry.name, variant.quantization, user_registry_path())
-    return path
-
-
-def _download(
-    entry: ModelEntry,
-    variant: Variant,
-    *,
-    progress: bool | None,
-    parts: int,
-    retries: int,
-    headers: dict[str, str] | None = None,
-) -> Path:
-    """Fetch ``variant`` into the store; a failed pull keeps only a resumable partial.
-
-    Raises:
-        ModelUnavailableError: the variant has no URL or no checksum.
-        DownloadError, InsufficientDiskError, CorruptedModelError: see download_model.
-    """
-    if not variant.urls or not variant.sha256:
-        raise ModelUnavailableError(
-            f"{entry.name}:{variant.quantization} has no download URL and SHA-256 configured.",
-            suggestion=f"Run `music-reasoning models add {entry.name}:{variant.quantization} "
-            "--url URL --sha256 HEX` first (mirrors: repeat --url).",
-        )
-    dest = variant_path(entry, variant)
-    spec_name = f"{entry.name}:{variant.quantization}"
-    lock = model_lock(dest)
-    try:
-        acquire_or_wait(lock, f"another download of {spec_name}")
-        lock.release()  # download_model takes it again; this only said why we waited
-        path = download_model(
-            list(variant.urls),
-            dest,
-            sha256=variant.sha256,
-            size=variant.size,
-            parts=parts,
-            retries=retries,
-            progress=progress,
-            headers=headers,
-        )
-    except (InsufficientDiskError, StorageError) as exc:
-        _after_failed_pull(dest, variant.sha256)
-        if _published(dest, variant.sha256):
-            logger.warning("%s is downloaded, but its marker was not written: %s", dest, exc)
-            return dest
-        raise
-    except MusicReasoningError:
-        raise
-    except OSError as exc:  # a file operation on the way, outside the download's own checks
-        _after_failed_pull(dest, variant.sha256)
-        raise storage_error(exc, dest, "download") from exc
-    check_gguf_header(path)
-    _drop_lock_file(dest)
-    return path
-
-
-def _drop_lock_file(path: Path) -> None:
-    """Delete ``path``'s lock file if no one holds it (never wait for it)."""
-    lock = model_lock(path)
-    try:
-        lock.acquire(timeout=0)
-    except (Timeout, OSError):
-        return
-    release_removing(lock)
-
-
-def _published(dest: Path, sha256: str) -> bool:
-    """Whether ``dest`` is in place with the right hash (only its marker may be missing)."""
-    return dest.is_file() and (is_verified(dest, sha256) or sha256_file(dest) == sha256)
-
-
-def _after_failed_pull(dest: Path, sha256: str) -> None:
-    """Keep a ``.partial`` only if its sidecar makes a valid resume; else delete both.
-
-    Done under the download lock, and skipped if another process holds it.
-    """
-    lock = model_lock(dest)
-    try:
-        lock.acquire(timeout=0)
-    except (Timeout, OSError):
-        return
-    try:
-        partial = dest.with_name(dest.name + ".partial")
-        sidecar = dest.with_name(dest.name + ".partial.json")
-        if not _resumable(partial, sidecar, sha256):
-            for leftover in (partial, sidecar):
-                with contextlib.suppress(OSError):
-                    leftover.unlink(missing_ok=True)
-    finally:
-        release_removing(lock)
-
-
-def _resumable(partial: Path, sidecar: Path, sha256: str) -> bool:
-    """Whether ``sidecar`` describes ``partial`` so that a resume is valid."""
-    if not partial.is_file():
-        return False
-    state = load_sidecar(sidecar)  # None: missing, unreadable or inconsistent
-    if state is None or state.sha256 != sha256:
-        return False
-    on_disk = partial.stat().st_size
-    if state.single:  # appended: the sidecar may lag the file, never lead it
-        return state.parts[0].done <= on_disk
-    return state.size == on_disk  # parallel parts write into a preallocated file
+    return pull_model(spec, progress=progress, parts=parts, retries=retries)
 
 
 def verify(spec: str) -> dict[str, Any]:
