@@ -152,6 +152,11 @@ def test_a_gated_repository_asks_for_hf_token_and_the_token_stays_on_the_hub(
         cdn = hub.cdn("acme/Tiny-GGUF", "tiny-Q4_K_M.gguf").requests
         assert cdn and not any("authorization" in r.headers for r in cdn)
         assert TOKEN not in user_registry_path().read_text()
+        store.remove(SPEC)  # the file goes, the pin stays: a pull without a token is refused
+        monkeypatch.delenv("HF_TOKEN")
+        with pytest.raises(DownloadError) as caught:
+            store.pull(SPEC, progress=False)
+        assert caught.value.status_code == 401 and "HF_TOKEN" in caught.value.suggestion
 
 
 def test_a_missing_quantization_lists_the_ones_that_exist(

@@ -52,7 +52,9 @@ __all__ = [
     "HubSpec",
     "RepoFile",
     "auth_headers",
+    "endpoint",
     "explain_refusal",
+    "hub_repo_of",
     "is_hub_spec",
     "locate",
     "parse_hub_spec",
@@ -249,6 +251,14 @@ def endpoint() -> str:
 def _on_hub(url: str) -> bool:
     a, b = urlsplit(url), urlsplit(endpoint())
     return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
+
+
+def hub_repo_of(urls: Sequence[str]) -> str | None:
+    """``OWNER/REPO`` when every URL is a file on the Hub (``…/OWNER/REPO/resolve/…``)."""
+    if not urls or not all(_on_hub(u) for u in urls):
+        return None
+    parts = urlsplit(urls[0]).path.strip("/").split("/")
+    return "/".join(parts[:2]) if len(parts) > 3 and parts[2] == "resolve" else None
 
 
 def auth_headers(urls: Sequence[str]) -> dict[str, str]:

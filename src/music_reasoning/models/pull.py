@@ -103,9 +103,10 @@ def pull_model(
             entry, variant, progress=progress, parts=parts, retries=retries, headers=headers
         )
     except DownloadError as exc:
-        if not headers and not entry.name.startswith(hub.HUB_PREFIX):
+        repo = hub.hub_repo_of(variant.urls)
+        if repo is None:
             raise
-        raise hub.explain_refusal(exc, entry.name.removeprefix(hub.HUB_PREFIX)) from exc
+        raise hub.explain_refusal(exc, repo) from exc
 
 
 def pinned(wanted: hub.HubSpec) -> tuple[ModelEntry, Variant] | None:

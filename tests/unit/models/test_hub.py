@@ -9,6 +9,7 @@ from music_reasoning.models.hub import (
     HubSpec,
     RepoFile,
     auth_headers,
+    hub_repo_of,
     is_hub_spec,
     parse_hub_spec,
     pick_file,
@@ -125,3 +126,11 @@ def test_the_token_goes_to_the_hub_only(monkeypatch: pytest.MonkeyPatch) -> None
     assert auth_headers([hub]) == {"authorization": "Bearer hf_secret"}
     assert auth_headers([hub, "http://mirror.example/m.gguf"]) == {}
     assert auth_headers(["http://127.0.0.1:10/m.gguf"]) == {}
+
+
+def test_the_repository_of_a_pinned_hub_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert hub_repo_of(["http://127.0.0.1:9/a/b/resolve/0123/m.gguf"]) == "a/b"
+    assert hub_repo_of(["http://mirror.example/a/b/resolve/0123/m.gguf"]) is None
+    assert hub_repo_of(["http://127.0.0.1:9/m.gguf"]) is None
+    assert hub_repo_of([]) is None
