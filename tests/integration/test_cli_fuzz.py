@@ -678,16 +678,24 @@ def hub_endpoint(live: bool) -> Iterator[None]:
 
 @fuzzes("models pull")
 @settings(FUZZ, max_examples=25)
-@given(spec=hub_spec, live=st.booleans(), twice=st.booleans(), quiet=st.booleans())
-@example(spec="hf.co/acme/Tiny-GGUF", live=False, twice=False, quiet=True)
+@given(
+    spec=hub_spec,
+    live=st.booleans(),
+    twice=st.booleans(),
+    flags=st.lists(st.sampled_from(["--quiet", "--json", "--parts", "2"]), max_size=3),
+)
+@example(spec="hf.co/acme/Tiny-GGUF", live=True, twice=True, flags=["--json"])
 def test_models_pull_hub_specs_from_loopback(
-    model_path: Path, spec: str, live: bool, twice: bool, quiet: bool
+    model_path: Path, spec: str, live: bool, twice: bool, flags: list[str]
 ) -> None:
     """hf.co specs against a loopback Hub (a good, a gated and a lying repository) or a
     closed port: pulled, or a coded error; a second pull finds the pinned file."""
     with fresh_home(model_path, pinned_model=False), hub_endpoint(live):
         for _ in range(2 if twice else 1):
-            assert_clean(invoke(["models", "pull", spec, *(["--quiet"] if quiet else [])]))
+            o = invoke(["models", "pull", spec, *flags])
+            assert_clean(o)
+            if o.rc == 0 and "--json" in flags:
+                assert json.loads(o.stdout)["model"].lower().startswith("hf.co/acme/")
 
 
 @fuzzes("bench")

@@ -91,8 +91,11 @@ def test_pull_verifies_pins_lists_and_answers_with_the_hub_model(
     assert listed.returncode == 0, listed.stderr
     row = next(r for r in json.loads(listed.stdout) if r["name"] == "hf.co/acme/Gemma-GGUF")
     assert row["variant"] == "Q4_K_M" and row["installed"] and row["verified"]
-    again = cli("models", "pull", "hf.co/acme/Gemma-GGUF:Q4_K_M", "--quiet")
-    assert again.returncode == 0 and Path(again.stdout.strip()) == path, again.stderr
+    again = cli("models", "pull", "hf.co/acme/Gemma-GGUF:Q4_K_M", "--quiet", "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["model"] == "hf.co/acme/Gemma-GGUF:Q4_K_M" and Path(report["path"]) == path
+    assert report["sha256"] == hashlib.sha256(data).hexdigest()
     asked = cli(
         "ask", "--model", "hf.co/acme/gemma-gguf:q4_k_m", "--max-tokens", "8", "--json",
         "What is a cadence?",

@@ -160,9 +160,14 @@ def recommend(as_json: bool) -> None:
 @click.argument("spec")
 @click.option("--parts", type=int, default=4, show_default=True, help="Parallel ranged parts.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def pull(spec: str, parts: int, quiet: bool) -> None:
-    """Download NAME[:VARIANT] (resumable, checksummed)."""
+@_json
+def pull(spec: str, parts: int, quiet: bool, as_json: bool) -> None:
+    """Download NAME[:VARIANT] or hf.co/OWNER/REPO[:QUANT] (resumable, checksummed; a
+    Hugging Face file is pinned in your registry once verified)."""
     path = store.pull(spec, progress=False if quiet else None, parts=parts)
+    if as_json:
+        _echo(_shown(store.pulled(spec, path)), True)
+        return
     click.echo(str(path))
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "info",
     "list_models",
     "pull",
+    "pulled",
     "remove",
     "resolve",
     "use",
@@ -218,6 +219,19 @@ def verify(spec: str) -> dict[str, Any]:
         )
     _remember(path, actual)
     return {"model": f"{entry.name}:{variant.quantization}", "sha256": actual, "ok": True}
+
+
+def pulled(spec: str, path: Path) -> dict[str, Any]:
+    """What ``models pull --json`` reports: the registry name, the file, its hash and source."""
+    entry, variant = _lookup(spec)
+    return {
+        "model": f"{entry.name}:{variant.quantization}",
+        "path": str(path),
+        "size": path.stat().st_size,
+        "sha256": variant.sha256,
+        "urls": list(variant.urls),
+        "source": entry.source,
+    }
 
 
 def _remember(path: Path, digest: str) -> None:
