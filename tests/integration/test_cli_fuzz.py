@@ -907,6 +907,51 @@ def test_eval(
         assert_clean(invoke(run.argv(argv)))
 
 
+@fuzzes("eval", "bench")
+@settings(FUZZ, max_examples=40)
+@given(
+    command=st.sampled_from(["eval", "bench"]),
+    items=st.lists(st.one_of(name_arg, arg, st.just("gemma3-270m")), max_size=3),
+    breaker=st.sampled_from(["empty", "repeat", "unknown", "with-model", "report-alone"]),
+    report=st.none() | path_arg,
+    extra=st.lists(
+        st.sampled_from(["--json", "--quiet", "--variants", "--busy", "--mode=raw"]), unique=True
+    ),
+)
+@example(command="eval", items=[], breaker="empty", report=None, extra=[])
+@example(command="bench", items=["gemma3-270m"], breaker="unknown", report=None, extra=["--json"])
+def test_models_comparison_refuses_bad_model_lists(
+    model_path: Path,
+    command: str,
+    items: list[str],
+    breaker: str,
+    report: PathArg | None,
+    extra: list[str],
+) -> None:
+    """``eval --models`` / ``bench --models`` with a list that is always wrong (an empty
+    item, a repeated model, an unknown one, with --model, or --report alone): a coded
+    error (or a usage error) before anything runs."""
+    options: list[Any] = []
+    if breaker == "empty":
+        options = ["--models", ",".join([*items, ""])]
+    elif breaker == "repeat":
+        twice = [*items, items[0]] if items else ["x", "x"]
+        options = ["--models", ",".join(twice)]
+    elif breaker == "unknown":
+        options = ["--models", ",".join([*items, "nosuch-model-for-fuzzing"])]
+    elif breaker == "with-model":
+        options = ["--models", "gemma3-270m", "--model", items[0] if items else "gemma3-270m"]
+    if report is not None or breaker == "report-alone":
+        options += ["--report", report or PathArg("missing")]
+    argv = [command, *extra, *options]
+    with fresh_home(model_path) as run:
+        o = invoke(run.argv(argv))
+    assert_clean(o)
+    shown_help = "--help" in argv and o.stdout.startswith("Usage:")
+    assert o.rc != 0 or shown_help, f"{command} --models ran for real:\n{o.describe()}"
+    assert "model 1/" not in o.stderr  # refused before the first model started
+
+
 # -- serve: only the paths that return (a started server would block the test) ---------------
 def _not_int_in(low: int, high: int) -> Callable[[str], bool]:
     """True when click's int parsing (``int(text)``) fails or lands outside [low, high]."""

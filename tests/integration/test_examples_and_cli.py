@@ -129,3 +129,35 @@ def test_cli_batch_is_resumable(home: Path, tmp_path: Path) -> None:
         if x.startswith('{"id": "5", "index"')
     ]
     assert len(answered) == 1 and answered[0]["text"] and answered[0]["index"] == 3
+
+
+def test_cli_eval_models_writes_the_comparison_report(home: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    args = ["eval", "--models", "gemma3-270m", "--set", "diagnostic", "--limit", "2"]
+    out = run(cli(*args, "--report", str(report), "--json"), home)
+    assert out.returncode == 0, out.stderr
+    assert "eval: model 1/1: gemma3-270m (Q4_K_M" in out.stderr
+    printed = json.loads(out.stdout)
+    stored = json.loads((report / "report.json").read_text())
+    assert printed["models"] == stored["models"] and len(stored["models"]) == 1
+    entry = stored["models"][0]
+    assert entry["model"] == "gemma3-270m" and entry["quantization"] == "Q4_K_M"
+    assert entry["eval"]["raw"]["questions"] == entry["eval"]["hybrid"]["questions"] == 2
+    assert entry["eval"]["hybrid"]["accuracy"] == 1.0  # the grounded data answers both
+    assert 0.0 <= entry["eval"]["hybrid"]["own_words"] <= 1.0
+    table = [ln for ln in (report / "report.md").read_text().splitlines() if ln.startswith("| `")]
+    assert len(table) == 1 and table[0].startswith("| `gemma3-270m` | Q4_K_M |")
+    charts = sorted(p.name for p in report.glob("*.png"))
+    assert charts == [
+        "accuracy.png",
+        "contradicted.png",
+        "coverage.png",
+        "own_words.png",
+        "size_mib.png",
+    ]
+    assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in report.glob("*.png"))
+    assert sorted(printed["files"]) == sorted(str(p) for p in report.iterdir())
+    # an unknown model is refused before anything runs, with the registry's error
+    out = run(cli("eval", "--models", "gemma3-270m,nosuch-model", "--report", str(report)), home)
+    assert out.returncode == 3 and "error [MODEL_UNAVAILABLE]" in out.stderr
+    assert "model 1/" not in out.stderr

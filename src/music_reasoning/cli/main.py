@@ -79,6 +79,22 @@ _model = click.option(
     "--model", "model", default=None, help="Registry name (NAME[:VARIANT]) or GGUF path."
 )
 _as_json = json_option
+_models = click.option(
+    "--models",
+    "models_text",
+    default=None,
+    metavar="A,B,...",
+    help="Compare these models (NAME[:VARIANT] or GGUF paths, comma-separated) in one "
+    "report: a table and PNG charts in --report.",
+)
+_report_dir = click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="With --models: the report folder (default ./model-report); a report.json "
+    "already there keeps the other command's numbers.",
+)
 _level = click.option(
     "--level",
     type=click.Choice(LEVELS),
@@ -490,6 +506,8 @@ def warmup(model: str | None, as_json: bool) -> None:
     help="With --server: the native llama-server binary (default: "
     "$MUSIC_REASONING_LLAMA_SERVER or llama-server on PATH; left out when none).",
 )
+@_models
+@_report_dir
 @_as_json
 def bench(
     model: str | None,
@@ -501,6 +519,8 @@ def bench(
     server: bool,
     clients: str,
     llama_server: str | None,
+    models_text: str | None,
+    report_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Benchmark this package against raw llama-cpp-python in one run."""
@@ -519,6 +539,27 @@ def bench(
             "--server, --busy and --variants are separate benchmarks.",
             suggestion="Run one of them at a time.",
         )
+    compared = _compared_models(models_text, report_dir, model=model)
+    if compared is not None:
+        if server or busy or variants:
+            raise InvalidInputError(
+                "--models compares size, load time and tokens/s; it runs without "
+                "--server, --busy or --variants.",
+                suggestion="Drop those options, or run them without --models.",
+            )
+        from music_reasoning.sdk.compare import compare_bench
+
+        _write_comparison(
+            compare_bench(
+                compared,
+                runs=runs,
+                max_tokens=max_tokens or 64,
+                on_model=_model_line("bench", quiet=False),
+            ),
+            report_dir,
+            as_json,
+        )
+        return
     if server:
         _bench_server(model, clients, llama_server, max_tokens or 96, runs, progress, as_json)
         return
@@ -807,6 +848,8 @@ def explain(concept: str, key: str | None, level: Level, as_json: bool) -> None:
     "to this JSONL file, to read them.",
 )
 @_model
+@_models
+@_report_dir
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
 @_as_json
 def eval_command(
@@ -815,12 +858,35 @@ def eval_command(
     limit: int | None,
     answers: Path | None,
     model: str | None,
+    models_text: str | None,
+    report_dir: Path | None,
     quiet: bool,
     as_json: bool,
 ) -> None:
     """Measure accuracy, coverage, own words and latency per category and path."""
     from music_reasoning.sdk.evaluate import evaluate
 
+    compared = _compared_models(models_text, report_dir, model=model)
+    if compared is not None:
+        if modes or answers is not None:
+            raise InvalidInputError(
+                "--models scores every model raw and hybrid; --mode and --answers go "
+                "with a single --model.",
+                suggestion="Drop --mode/--answers, or run one model with --model.",
+            )
+        from music_reasoning.sdk.compare import compare_eval
+
+        with Progress("eval", unit="question", quiet=quiet) as progress:
+            report = compare_eval(
+                compared,
+                question_set=question_set,
+                limit=limit,
+                on_model=_model_line("eval", quiet=quiet),
+                progress=progress.update,
+                on_total=progress.set_total,
+            )
+        _write_comparison(report, report_dir, as_json)
+        return
     chosen = modes or ("raw", "hybrid")
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(jsonl_writer(answers)) if answers is not None else None
@@ -856,6 +922,50 @@ def eval_command(
                 f"{row['contradicted']:>13.1%} {row['prose_states_answer']:>6.1%} "
                 f"{row['coverage']:>9.1%}" + (f" {row['own_words']:>10.1%}" if own else "")
             )
+
+
+def _compared_models(
+    text: str | None, report_dir: Path | None, *, model: str | None
+) -> list[str] | None:
+    """``--models`` as a list (None without it), checked against ``--model``/``--report``."""
+    if text is None:
+        if report_dir is not None:
+            raise InvalidInputError(
+                "--report names the folder of a --models comparison.",
+                suggestion="Add --models A,B (e.g. gemma3-270m,gemma3-270m:Q4_0).",
+            )
+        return None
+    if model is not None:
+        raise InvalidInputError(
+            "--model and --models are exclusive.",
+            suggestion="List every model in --models.",
+        )
+    from music_reasoning.sdk.compare import parse_models
+
+    return parse_models(text)
+
+
+def _model_line(command: str, *, quiet: bool) -> Callable[[int, int, dict[str, Any]], None]:
+    def line(i: int, n: int, entry: dict[str, Any]) -> None:
+        if not quiet:
+            quant = f"{entry['quantization']}, " if entry.get("quantization") else ""
+            click.echo(
+                f"{command}: model {i}/{n}: {entry['model']} ({quant}{entry['size_mib']:.0f} MiB)",
+                err=True,
+            )
+
+    return line
+
+
+def _write_comparison(report: dict[str, Any], report_dir: Path | None, as_json: bool) -> None:
+    from music_reasoning.sdk.compare import write_report
+
+    written = write_report(report, report_dir or Path("model-report"))
+    if as_json:
+        echo_json(written)
+        return
+    for path in written["files"]:
+        click.echo(path)
 
 
 @cli.group("config")
