@@ -716,6 +716,12 @@ def test_models_pull_hub_specs_from_loopback(
     ),
     model=st.none() | name_arg,
 )
+# Found by this test: a --llama-server path too long for the file system was an OSError.
+@example(
+    guard=("--llama-server", "ab ü" * 2000),
+    extra=[],
+    model=None,
+)
 def test_bench_refuses_bad_options_before_running(
     model_path: Path, guard: tuple[str, str], extra: list[str], model: str | None
 ) -> None:

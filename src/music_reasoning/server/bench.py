@@ -289,7 +289,11 @@ def find_llama_server(given: str | None) -> Path | None:
     if not text:
         return None
     path = Path(text)
-    if not (path.is_file() and os.access(path, os.X_OK)):
+    try:
+        usable = path.is_file() and os.access(path, os.X_OK)
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        usable = False
+    if not usable:
         raise InvalidInputError(
             f"{path} is not an executable llama-server.",
             suggestion="Build it with shared/anchors/build-llama-server.sh and pass its path.",
