@@ -107,15 +107,11 @@ def recommend(machine: Machine) -> Recommendation:
                 None, False, None, None, None, None, machine, ("no curated models",)
             )
         entry, variant = min(options, key=lambda ev: ev[1].ram or 0)
-        return Recommendation(
-            model=f"{entry.name}:{variant.quantization}",
+        return _choice(
+            entry,
+            variant,
+            machine,
             fits=False,
-            ram=variant.ram,
-            size=variant.size or variant.approx_size,
-            license=entry.license,
-            upstream=entry.upstream,
-            pull=pull_spec(entry, variant.quantization),
-            machine=machine,
             reasons=(
                 f"{_gib(machine.available_memory)} of memory is free; even the smallest "
                 f"curated model, {entry.name}:{variant.quantization}, needs about "
@@ -147,16 +143,36 @@ def recommend(machine: Machine) -> Recommendation:
         gpu,
         f"Licence: {entry.license}.",
     ]
+    return _choice(
+        entry,
+        variant,
+        machine,
+        fits=True,
+        reasons=tuple(reasons),
+        alternatives=alternatives,
+    )
+
+
+def _choice(
+    entry: ModelEntry,
+    variant: Variant,
+    machine: Machine,
+    *,
+    fits: bool,
+    reasons: tuple[str, ...],
+    alternatives: tuple[str, ...] = (),
+) -> Recommendation:
+    """The recommendation of ``entry``'s ``variant``, with why."""
     return Recommendation(
         model=f"{entry.name}:{variant.quantization}",
-        fits=True,
+        fits=fits,
         ram=variant.ram,
         size=variant.size or variant.approx_size,
         license=entry.license,
         upstream=entry.upstream,
         pull=pull_spec(entry, variant.quantization),
         machine=machine,
-        reasons=tuple(reasons),
+        reasons=reasons,
         alternatives=alternatives,
     )
 
