@@ -39,9 +39,9 @@ _NOT_DEGREE = (
     r"|chords))(?![\w-])"
 )
 _DEGREE_RES = (
-    # "C is the tonic", "G, the dominant", "B (the leading tone)"
+    # "C is the tonic", "G, the dominant", "B (the leading tone)", "and E the tonic"
     re.compile(
-        rf"{_BARE_NOTE}(?:,| is| \(|, which is) the {_ALTER}{_DEGREE}"
+        rf"{_BARE_NOTE}(?:,| is| \(|, which is|) the {_ALTER}{_DEGREE}"
         rf"(?: (?:note|degree|tone|pitch|chord|triad))?{_NOT_DEGREE}",
     ),
     # "the tonic C", "the dominant is G", "the leading tone, B"
@@ -60,6 +60,11 @@ _CHORD_DEGREE_RE = re.compile(
 )
 
 
+# "the dominant B7", "the tonic chord, Em" (not "the dominant B7 of Em": an applied one)
+_DEGREE_CHORD_RE = re.compile(
+    rf"\bthe {_ALTER}{_DEGREE}(?: chord| triad)?(?:,| is| \(|:)? ({_NOTE}{_SUFFIX})"
+    r"(?![\w#+°ø/])(?! (?:of|in)\b)"
+)
 _LISTED_RE = re.compile(rf"\bthe {_ALTER}{_DEGREE}(?: (?:note|degree|tone|pitch))? $")
 
 
@@ -109,12 +114,14 @@ def _degrees(sentence: str, facts: Facts) -> Iterator[str]:
             continue
         label = f"{alter} {degree}" if alter else degree
         yield f"calls {note} the {label}; in {_key_name(facts)} it is not"
-    for m in _CHORD_DEGREE_RE.finditer(sentence):
-        root = _root(m.group(1), facts)
-        if root is None or "/" in m.group(1):
+    chord_claims = [(m.group(1), m.group(3)) for m in _CHORD_DEGREE_RE.finditer(sentence)]
+    chord_claims += [(m.group(3), m.group(2)) for m in _DEGREE_CHORD_RE.finditer(sentence)]
+    for item, degree in chord_claims:
+        root = _root(item, facts)
+        if root is None or "/" in item:
             continue
-        if _base(m.group(3)) not in _degree_names(facts.degrees, root):
-            yield f"calls {m.group(1)} the {m.group(3)}; in {_key_name(facts)} it is not"
+        if _base(degree) not in _degree_names(facts.degrees, root):
+            yield f"calls {item} the {degree}; in {_key_name(facts)} it is not"
 
 
 def _context_degrees(other: _Subject, facts: Facts) -> frozenset[tuple[int, str]] | None:

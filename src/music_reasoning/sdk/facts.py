@@ -47,7 +47,7 @@ __all__ = [
     "worked_examples",
 ]
 
-GROUNDING_VERSION = "6"
+GROUNDING_VERSION = "7"
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def caught(text: str, facts: Facts) -> None:
 
 
 def test_grounding_version_is_bumped() -> None:
-    assert GROUNDING_VERSION == "6"  # few-shot examples of the kind asked about
+    assert GROUNDING_VERSION == "7"  # degree names given to chords are checked
 
 
 # ------------------------------------------------------------------------ step formulas
@@ -650,6 +650,42 @@ def test_a_chord_described_as_what_it_is(symbol: str, true: str) -> None:
 )
 def test_numerals_equated_with_what_they_are_not(chords: str, key: str, false: str) -> None:
     caught(false, progression(chords, key))
+
+
+@pytest.mark.parametrize(
+    ("chords", "key", "false", "true"),
+    [
+        # model answers marked verified by grounding version 6, found in a re-audit
+        (
+            "D A",
+            "A major",
+            "In A major, D is the IV chord and E the tonic.",
+            "In A major, D is the IV chord and A the tonic.",
+        ),
+        (
+            "D B7 Em",
+            "D major",
+            "In D major, the ii chord pulls back to the dominant B7.",
+            "In D major, B7 is the dominant of Em, the ii chord.",
+        ),
+        (
+            "C G7 C",
+            "C major",
+            "The tonic chord, G7, comes back.",
+            "The dominant G7 pulls back to the tonic C.",
+        ),
+        (
+            "Am Dm E7 Am",
+            "A minor",
+            "The dominant Dm leads home.",
+            "The dominant seventh E7 leads home; the dominant E7 of A minor.",
+        ),
+    ],
+)
+def test_a_degree_name_given_to_a_chord(chords: str, key: str, false: str, true: str) -> None:
+    facts = progression(chords, key)
+    caught(false, facts)
+    ok(true, facts)
 
 
 @pytest.mark.parametrize(
