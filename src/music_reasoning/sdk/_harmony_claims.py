@@ -197,6 +197,15 @@ _FUNCTION_RES = (
 )
 
 
+# "the ii-V-I pattern is dominant": a function belongs to a chord, not to a sequence of them
+_SEQUENCE_FUNCTION_RE = re.compile(
+    r"\b(pattern|progression|cadence|turnaround|sequence)s? (?:is|are|has|have|plays|serves)"
+    rf"(?: an?| the)? {_FUNCTION}(?: function| role)?"
+    r"(?! (?:seventh|7th|ninth|chord|of|in|key|area|region))(?![\w-])",
+    re.IGNORECASE,
+)
+
+
 def _function_name(word: str) -> str:
     word = word.lower().replace("-", "")
     return "predominant" if word == "subdominant" else word
@@ -204,6 +213,11 @@ def _function_name(word: str) -> str:
 
 def _functions(sentence: str, facts: Facts) -> Iterator[str]:
     """Function words: "the IV chord is dominant" (IV is predominant)."""
+    for m in _SEQUENCE_FUNCTION_RE.finditer(sentence):
+        yield (
+            f"gives a {m.group(1).lower()} a {_function_name(m.group(2))} function; "
+            "functions belong to chords"
+        )
     if not facts.functions:
         return
     first = _FUNCTION_RES[0]

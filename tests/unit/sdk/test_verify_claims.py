@@ -308,6 +308,10 @@ def test_function_regression() -> None:
     caught("The IV chord is dominant.", progression("C F G C"))
     ok("The IV chord is predominant, and G7 is a dominant seventh chord.", progression("C F G7 C"))
     caught("Am is vi (dominant).", progression("C G Am F"))
+    # a model answer marked verified (grounding version 6): a pattern given a function
+    caught("In F major seventh chord, the ii-V-I (jazz) pattern is dominant.", chord("Fmaj7"))
+    caught("The progression has a tonic function.", progression("C F G C"))
+    ok("The progression is in the dominant key; the cadence has a dominant seventh.", chord("G7"))
 
 
 # ------------------------------------------------------------------------ cadence pairs
