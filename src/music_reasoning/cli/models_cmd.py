@@ -66,7 +66,9 @@ def list_cmd(available: bool, as_json: bool) -> None:
     if as_json:
         _echo([_shown(r.to_dict()) for r in rows], True)
         return
-    click.echo(f"{'model':20} {'variant':8} {'size':>10}  {'state':18} default")
+    width = max([20, *(len(r.name) for r in rows)])  # "hf.co/OWNER/REPO" names are long
+    variant = max([8, *(len(r.variant) for r in rows)])
+    click.echo(f"{'model':{width}} {'variant':{variant}} {'size':>10}  {'state':18} default")
     for r in rows:
         state = (
             "installed, verified"
@@ -78,7 +80,8 @@ def list_cmd(available: bool, as_json: bool) -> None:
             else "needs a URL"
         )
         click.echo(
-            f"{r.name:20} {r.variant:8} {_size(r.size):>10}  {state:18} {'*' if r.default else ''}"
+            f"{r.name:{width}} {r.variant:{variant}} {_size(r.size):>10}  {state:18} "
+            + ("*" if r.default else "")
         )
 
 

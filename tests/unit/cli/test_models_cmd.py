@@ -125,3 +125,17 @@ def test_info_tells_the_trained_context_from_the_configured_one(
         "configured": 1024,
         "configured_from": "env",
     }
+
+
+def test_list_keeps_its_columns_for_long_names(tmp_path: Path) -> None:
+    gguf = tmp_path / "long.gguf"
+    gguf.write_bytes(DATA)
+    name = "hf.co/bartowski/Qwen2.5-0.5B-Instruct-GGUF"  # as `models pull hf.co/...` names it
+    assert run("models", "add", name, "--path", str(gguf), "--format", "base")[0] == 0
+    code, out = run("models", "list")
+    lines = out.splitlines()
+    header, row = lines[0], next(line for line in lines if line.startswith(name))
+    assert code == 0
+    # the variant, size and state columns start where the header says, after the full name
+    assert row.index("Q4_K_M") == header.index("variant") > len(name)
+    assert row.index("installed") == header.index("state")
