@@ -375,6 +375,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     database=None,
     derandomize=False,
+    print_blob=True,  # a failure in CI prints the @reproduce_failure line that replays it
 )
 
 
