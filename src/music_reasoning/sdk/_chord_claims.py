@@ -21,17 +21,48 @@ _DESCRIPTION_RE = re.compile(
     rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:an? |the )(?:{_NOTE} )?"
     r"(?P<words>(?:[A-Za-z][\w-]* ){0,3}?)(?P<noun>chord|triad)\b"
 )
-_ROOT_RE = re.compile(rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:its|the) root\b")
+_ROOT_RE = re.compile(rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:its|the|a) root\b(?! of)")
+# "A major seventh chord with the notes A, C#, E and G# is a root": a chord is no root
+_CHORD_IS_ROOT_RE = re.compile(
+    rf"\b(?:chord|triad)(?: with the notes {_NOTE}(?:(?:, | and ){_NOTE})*)?"
+    r" is (?:a|the|its) root\b(?! of)"
+)
+# "Fm major": a chord symbol whose quality the next word contradicts
+_SYMBOL_THEN_QUALITY_RE = re.compile(
+    rf"(?<![\w#/])(?P<sym>{_NOTE}{_SUFFIX})(?![\w#/+°ø]) (?P<word>major|minor)\b"
+    r"(?! (?:seventh|7th|ninth|third|second|sixth|key|scale|mode))"
+)
 _FIRST_SYMBOL_RE = re.compile(rf"(?<![\w#/])({_SYMBOL})(?![\w#/+°ø])")
 _SEVENTHS = ("m7", "M7", "d7")
 
 
+_TRIAD_QUALITIES = frozenset({"major", "minor"})
+_ALTERED_QUALITIES = frozenset({"diminished", "augmented"})
+# not "sixth": "a major sixth chord" (C6) and "a minor sixth chord" (Cm6) are chord names
+_INTERVAL_SIZES = frozenset({"second", "third", "fourth", "fifth", "octave", "unison"})
+_INTERVAL_QUALITIES = _TRIAD_QUALITIES | _ALTERED_QUALITIES | {"perfect"}
+_SIZE_WORDS = frozenset({"semitone", "half-step", "whole-step"})
+
+
 def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
-    """The first word of a description the chord does not fit, or None."""
+    """The first word of a description the chord does not fit, or None.
+
+    Besides what each word asks of the intervals: "minor diminished" and "major
+    augmented" name no chord quality (unless a seventh follows: "augmented major
+    seventh"), "a major third chord" names an interval, and "a semitone ... chord" a
+    distance."""
     has = set(chord.intervals)
     seventh = any(i in has for i in _SEVENTHS)
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else noun
+        then = words[i + 2] if i + 2 < len(words) else noun
+        pair = {word, after}
+        if pair & _TRIAD_QUALITIES and pair & _ALTERED_QUALITIES and then not in ("seventh", "7th"):
+            return f"{word} {after}"
+        if word in _SIZE_WORDS:
+            return word
+        if i + 2 == len(words) and after in _INTERVAL_SIZES and word in _INTERVAL_QUALITIES:
+            return f"{word} {after}"  # "a major third chord"
         if word == "major" and after in ("seventh", "7th"):
             ok = "M7" in has
         elif word == "minor" and after in ("seventh", "7th"):
@@ -79,7 +110,15 @@ def _qualities(sentence: str, facts: Facts) -> Iterator[str]:
 
 
 def _roots(sentence: str, facts: Facts) -> Iterator[str]:
-    """ "..., and C is its root": the root of the chord the sentence is about."""
+    """ "..., and C is its root": the root of the chord the sentence is about; a chord
+    called a root; a chord symbol called major or minor against its own quality."""
+    for m in _CHORD_IS_ROOT_RE.finditer(sentence):
+        yield f"calls a chord a root ({m.group(0)!r}); a root is a note"
+    for m in _SYMBOL_THEN_QUALITY_RE.finditer(sentence):
+        chord = _chord(m.group("sym"))
+        third = "M3" if m.group("word") == "major" else "m3"
+        if chord is not None and third not in chord.intervals:
+            yield f"calls {m.group('sym')} {m.group('word')}; it is {chord.name}"
     for m in _ROOT_RE.finditer(sentence):
         first = _FIRST_SYMBOL_RE.search(sentence)
         about = first.group(1) if first is not None and first.start() < m.start() else None

@@ -152,8 +152,16 @@ def _note_lists(sentence: str, facts: Facts) -> Iterator[str]:
             yield f"lists {what or 'the word'} {symbols[0]} among the notes of {subject.name}"
             continue
         claimed = tuple(items)
-        if _pcs(claimed) != _pcs(true):
+        if _pcs(claimed) != _pcs(true) or (_spelled(subject) and set(claimed) != set(true)):
             yield f"lists the notes of {subject.name} as {_list(claimed)}; they are {_list(true)}"
+
+
+def _spelled(subject: _Subject) -> bool:
+    """Whether the subject's notes have one right spelling: a chord's (its intervals name
+    each letter) or a seven-note scale's (each letter once); "Aaug has A, C# and F" is
+    wrong though F sounds as E#.  Other scales (blues, pentatonic) are spelled by habit."""
+    letters = {n[0] for n in subject.notes}
+    return subject.kind == "chord" or (len(subject.notes) == 7 and len(letters) == 7)
 
 
 # ---------------------------------------------------------------------------- counts

@@ -608,6 +608,15 @@ def test_a_formula_given_as_the_whole_must_be_whole() -> None:
         ("G7", "G7 is a major seventh chord with the notes G, B, D and F."),
         ("Cmaj7", "Cmaj7 is a major triad with the notes C, E, G and B."),
         ("Bdim", "Bdim is a minor chord with the notes B, D and F, and D is its root."),
+        # marked verified by grounding version 6, found by a second audit (music21 checked)
+        ("Cdim", "Cdim is a minor diminished chord with the notes C, Eb and Gb."),
+        ("Abdim", "Abdim is a minor diminished chord with the notes Ab, Cb and Ebb."),
+        ("Ebaug", "Ebaug is a major augmented chord with the notes Eb, G and B."),
+        ("Aaug", "Aaug is an augmented chord with the notes A, C# and F."),  # E#, not F
+        ("Amaj7", "A major seventh chord with the notes A, C#, E and G# is a root."),
+        ("Esus4", "Esus4 is a semitone suspended fourth chord with the notes E, A and B."),
+        ("D", "D is a major third chord with the notes D, F# and A."),
+        ("Cmaj7", "Cmaj7 is a root."),
     ],
 )
 def test_a_chord_described_as_what_it_is_not(symbol: str, false: str) -> None:
@@ -629,6 +638,11 @@ def test_a_chord_described_as_what_it_is_not(symbol: str, false: str) -> None:
         ("Am7b5", "Am7b5 is an A half-diminished seventh chord with the notes A, C, Eb and G."),
         ("Csus4", "Csus4 is a C suspended fourth chord with the notes C, F and G."),
         ("Ddim7", "Ddim7 is a diminished seventh chord with the notes D, F, Ab and Cb."),
+        ("Aaug", "Aaug is an augmented chord with the notes A, C# and E#, and A is its root."),
+        ("Amaj7", "The A major seventh chord with the notes A, C#, E and G# has A as its root."),
+        ("C6", "C6 is a major sixth chord with the notes C, E, G and A."),
+        ("Cm6", "Cm6 is a minor sixth chord with the notes C, Eb, G and A."),
+        ("Esus4", "Esus4 is a suspended fourth chord: E, A and B, a perfect fourth above E."),
     ],
 )
 def test_a_chord_described_as_what_it_is(symbol: str, true: str) -> None:
@@ -650,6 +664,11 @@ def test_a_chord_described_as_what_it_is(symbol: str, true: str) -> None:
         ("D A", "A major", "In A major, D is the IV chord and E the I chord."),
         ("Db Bb7 Ebm", "Db major", "In Db major, Ebm is the ii (dominant) chord."),
         ("Em7 A7 Dmaj7", "D major", "Em7 = ii-V-I (jazz) is the dominant, A7 = V7 (dominant)."),
+        (
+            "Ab Eb Fm Db",
+            "Ab major",
+            "Ab major is the I chord, Eb major is the V chord and Fm major is the IV chord.",
+        ),
     ],
 )
 def test_numerals_equated_with_what_they_are_not(chords: str, key: str, false: str) -> None:
