@@ -17,7 +17,8 @@ What is banned, for a subject's :class:`~.facts.Facts`:
   (``-I``), as the verifier reads them only in dashed sequences;
 * "X major" / "X minor" where X is an allowed note but not a key or chord of the facts;
 * for a chord, "a minor" (and "a major", "a diminished", "an augmented") where the chord
-  lacks that quality's interval ("Caug is a minor augmented chord").
+  lacks that quality's interval ("Caug is a minor augmented chord"), and for a diminished
+  or augmented chord "a minor diminished", "a major augmented" (no chord's quality).
 
 ``allowed_words`` lists what must stay writable where a banned word is its beginning
 (``F`` banned and ``F#`` allowed in D major; "D minor" banned, "D minor seventh" fine
@@ -147,4 +148,8 @@ def _wrong_qualities(symbol: str) -> list[str]:
         if needs not in intervals:
             article = "an" if word[0] in "aeiou" else "a"
             out.append(f"{article} {word}")
+    # "Cdim is a minor diminished chord": a pair that names no quality (the verifier's)
+    for altered in ("diminished", "augmented"):
+        if {"d5" if altered == "diminished" else "A5"} & intervals:
+            out += [f"a major {altered}", f"a minor {altered}"]
     return out

@@ -32,6 +32,9 @@ def test_g7_bans_notes_outside_it_but_never_its_own_or_the_article() -> None:
         ("Caug", {"a minor", "a diminished"}, {"a major", "an augmented"}),
         ("Csus4", {"a minor", "a major", "a diminished", "an augmented"}, set()),
         ("Bdim", {"a major", "an augmented"}, {"a minor", "a diminished"}),
+        # a pair that names no quality, though each word fits (a second audit's finding)
+        ("Cdim", {"a minor diminished", "a major diminished"}, {"a minor", "a diminished"}),
+        ("Ebaug", {"a major augmented", "a minor augmented"}, {"a major", "an augmented"}),
     ],
 )
 def test_a_chord_bans_the_qualities_it_lacks(symbol: str, banned: set[str], kept: set[str]) -> None:
@@ -65,6 +68,7 @@ def test_the_banned_flat_of_an_allowed_letter_does_not_ban_the_letter() -> None:
         chord_facts(build_chord("G7")),
         chord_facts(build_chord("F#m7b5")),
         chord_facts(build_chord("Caug")),
+        chord_facts(build_chord("Cdim")),
         chord_facts(build_chord("Dsus4")),
         scale_facts(get_scale("D", "dorian")),
         progression_facts(analyze_progression(["Dm7", "G7", "Cmaj7"])),
