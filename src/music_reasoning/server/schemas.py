@@ -97,7 +97,17 @@ class SamplingFields(_Request):
             raise ValueError(f"at most {MAX_STOP} stop strings")
         if any(not s or len(s) > MAX_STOP_CHARS for s in stops):
             raise ValueError(f"each stop string must have 1 to {MAX_STOP_CHARS} characters")
+        if not all(_is_utf8(s) for s in stops):  # a "\ud800" escape in the JSON
+            raise ValueError("each stop string must be text (no lone surrogates)")
         return value
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ChatCompletionRequest(SamplingFields):

@@ -159,6 +159,18 @@ def test_bad_requests_are_coded_4xx_and_never_reach_the_engine(
     assert engine.calls == []
 
 
+def test_a_lone_surrogate_in_a_stop_string_is_a_coded_422(make_client: MakeClient) -> None:
+    # json.loads turns "\\ud800" into a lone surrogate; it must not reach the engine.
+    engine = ScriptedEngine()
+    body = json.dumps({**CHAT, "stop": ["a", "\ud800"]})
+    r = make_client(engine).post(
+        "/v1/chat/completions", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert (error_of(r)["code"], error_of(r)["param"]) == ("INVALID_INPUT", "stop")
+    assert engine.calls == []
+
+
 def test_malformed_json_is_400_and_unknown_routes_and_methods_are_coded(
     make_client: MakeClient,
 ) -> None:
