@@ -222,6 +222,7 @@ def _download(
             return dest
         raise
     except MusicReasoningError:
+        _drop_lock_file(dest)  # a refused or failed download leaves no lock file behind
         raise
     except OSError as exc:  # a file operation on the way, outside the download's own checks
         _after_failed_pull(dest, variant.sha256)

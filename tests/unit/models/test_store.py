@@ -11,7 +11,7 @@ import pytest
 from filelock import FileLock
 
 from music_reasoning.config import load_settings
-from music_reasoning.errors import CorruptedModelError, ModelUnavailableError
+from music_reasoning.errors import CorruptedModelError, DownloadError, ModelUnavailableError
 from music_reasoning.models import store
 from music_reasoning.models.registry import add_user_model
 from tests.support.http_server import FileServer
@@ -211,6 +211,20 @@ def test_pull_and_rm_forget_leave_no_lock_files_or_empty_folders(
     done = store.remove("tiny", forget=True)
     assert "forgot tiny:Q4_K_M" in done and not model_folder.exists()
     assert store.models_dir().is_dir()  # the store itself stays
+
+
+@pytest.mark.parametrize(
+    ("behavior", "error"),
+    [({"status": 404}, DownloadError), ({"corrupt_at": 10}, CorruptedModelError)],
+)
+def test_a_failed_pull_leaves_no_lock_file(
+    serve: Callable[..., FileServer], behavior: dict[str, int], error: type[Exception]
+) -> None:
+    add_user_model("tiny", urls=[serve(DATA, **behavior).url], sha256=SHA)
+    with pytest.raises(error):
+        store.pull("tiny", progress=False, retries=0)
+    target = Path(next(r.path for r in store.list_models() if r.name == "tiny"))
+    assert not Path(str(target) + ".lock").exists()
 
 
 def test_rm_keeps_a_folder_another_variant_still_uses(serve: Callable[..., FileServer]) -> None:
