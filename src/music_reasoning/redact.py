@@ -37,9 +37,13 @@ _BASIC_RE = re.compile(
     r"\b(?P<word>Basic)(?P<sep>\s+)[A-Za-z0-9+/](?=[A-Za-z0-9+/]*[A-Z0-9+/])[A-Za-z0-9+/]{7,}={0,2}"
 )
 _KEY_SHAPES_RE = re.compile(r"\b(?:sk|pk|rk|hf|gh[pousr])[-_][A-Za-z0-9_\-]{8,}")
-# query parameters that carry credentials
+# query parameters that carry credentials, including a presigned URL's (S3, GCS and
+# CloudFront signatures, credentials, session tokens and policies: a hub's file download
+# redirects to such a URL, and its signature grants the download)
 _QUERY_RE = re.compile(
-    r"(?i)([?&](?:access_token|token|api_key|apikey|key|sig|signature|password)=)[^&\s#]+"
+    r"(?i)([?&](?:access_token|token|api_key|apikey|key|sig|signature|password"
+    r"|x-amz-signature|x-amz-credential|x-amz-security-token"
+    r"|x-goog-signature|x-goog-credential|policy|key-pair-id)=)[^&\s#]+"
 )
 
 _extra: set[str] = set()

@@ -23,7 +23,23 @@ from music_reasoning.redact import (
         ("http://user:pw@host/x.gguf", "http://***@host/x.gguf"),
         ("https://tok@host:8443/a/b", "https://***@host:8443/a/b"),
         ("https://host/x.gguf?token=abc&rev=main", "https://host/x.gguf?token=***&rev=main"),
-        ("https://host/x?X-Amz-Signature=1&sig=zz", "https://host/x?X-Amz-Signature=1&sig=***"),
+        ("https://host/x?X-Amz-Signature=1&sig=zz", "https://host/x?X-Amz-Signature=***&sig=***"),
+        (  # a presigned S3 URL (a hub's download redirect): every credential part goes
+            "https://cdn/x.gguf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F1"
+            "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token=FwoG1"
+            "&X-Amz-SignedHeaders=host&X-Amz-Signature=ab12",
+            "https://cdn/x.gguf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***"
+            "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600&X-Amz-Security-Token=***"
+            "&X-Amz-SignedHeaders=host&X-Amz-Signature=***",
+        ),
+        (  # names are matched whatever their case
+            "https://cdn/x?x-amz-signature=ab&X-GOOG-SIGNATURE=cd&x-goog-credential=ef",
+            "https://cdn/x?x-amz-signature=***&X-GOOG-SIGNATURE=***&x-goog-credential=***",
+        ),
+        (  # a CloudFront signed URL
+            "https://cdn/x?Expires=1&Signature=ab~c&Key-Pair-Id=K2&Policy=eyJ9",
+            "https://cdn/x?Expires=1&Signature=***&Key-Pair-Id=***&Policy=***",
+        ),
         ("https://host/path@v2/x.gguf", "https://host/path@v2/x.gguf"),  # '@' in the path
         ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
     ],
