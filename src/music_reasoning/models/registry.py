@@ -388,13 +388,31 @@ def get_model(name: str) -> ModelEntry:
 def _write_user(models: Mapping[str, Any]) -> Path:
     """Store the user's tables in ``models.toml``, editing it in place (comments survive).
 
-    The file may hold URLs with credentials, so it is written with mode 0600.
+    The file may hold URLs with credentials, so it is written with mode 0600.  Tables
+    left empty (a built-in model's ``variants`` once its last user variant is forgotten,
+    ``[models]`` once the last entry is) describe nothing and are dropped.
     """
     path = user_registry_path()
     data = read_toml(path, what="model registry")
-    data["models"] = dict(models)
+    kept = _without_empty_tables(models)
+    if kept:
+        data["models"] = kept
+    else:
+        data.pop("models", None)
     update_toml(path, data, what="model registry", mode=SECRET_MODE)
     return path
+
+
+def _without_empty_tables(table: Mapping[str, Any]) -> dict[str, Any]:
+    """``table`` less every sub-table that is, or becomes once pruned, empty."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            value = _without_empty_tables(value)
+            if not value:
+                continue
+        out[key] = value
+    return out
 
 
 def add_user_model(

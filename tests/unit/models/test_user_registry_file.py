@@ -88,3 +88,26 @@ def test_a_read_only_config_folder_reads_the_registry_and_refuses_to_write_it() 
         assert info.value.code == "STORAGE_UNAVAILABLE"
         assert info.value.details["errno"] == "EROFS"
     assert path.read_text() == USER_FILE
+
+
+def test_forgetting_a_built_in_models_last_user_variant_leaves_no_empty_table() -> None:
+    """``models rm gemma3-270m:Q8_0 --forget`` once left ``[models.gemma3-270m.variants]``."""
+    path = _write_user_file()
+    add_user_model("gemma3-270m:Q8_0", urls=["http://127.0.0.1:1/g.gguf"], sha256=SHA)
+    assert forget_user_model("gemma3-270m:Q8_0")
+    text = path.read_text()
+    assert "gemma3-270m" not in text
+    assert text.rstrip() == USER_FILE.rstrip()  # the user's own entry and comments, untouched
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_registry()["gemma3-270m"].embedded
+
+
+def test_forgetting_the_last_entry_leaves_no_empty_models_table() -> None:
+    path = _write_user_file()
+    assert forget_user_model("mine:Q4_0")
+    assert "[models" not in path.read_text()
+    assert "# models I added by hand" in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o600
+    add_user_model("gemma3-270m:Q8_0", urls=["http://127.0.0.1:1/g.gguf"], sha256=SHA)
+    assert forget_user_model("gemma3-270m")
+    assert "[models" not in path.read_text()
