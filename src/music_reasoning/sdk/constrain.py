@@ -18,7 +18,8 @@ What is banned, for a subject's :class:`~.facts.Facts`:
 * "X major" / "X minor" where X is an allowed note but not a key or chord of the facts;
 * for a chord, "a minor" (and "a major", "a diminished", "an augmented") where the chord
   lacks that quality's interval ("Caug is a minor augmented chord"), and for a diminished
-  or augmented chord "a minor diminished", "a major augmented" (no chord's quality).
+  or augmented chord "a minor diminished", "a major augmented" (no chord's quality), and
+  "a minor seventh" (major, diminished, dominant) where the chord has no such seventh.
 
 ``allowed_words`` lists what must stay writable where a banned word is its beginning
 (``F`` banned and ``F#`` allowed in D major; "D minor" banned, "D minor seventh" fine
@@ -152,4 +153,17 @@ def _wrong_qualities(symbol: str) -> list[str]:
     for altered in ("diminished", "augmented"):
         if {"d5" if altered == "diminished" else "A5"} & intervals:
             out += [f"a major {altered}", f"a minor {altered}"]
+    # "Dm is a minor seventh chord": a seventh the chord does not have ("a minor seventh"
+    # stays writable where the interval is there: "C7 has a minor seventh, Bb")
+    for word, needs in _SEVENTH_NEEDS:
+        if not needs <= intervals:
+            out.append(f"a {word} seventh")
     return out
+
+
+_SEVENTH_NEEDS = (
+    ("minor", {"m7"}),
+    ("major", {"M7"}),
+    ("diminished", {"d7"}),
+    ("dominant", {"M3", "m7"}),
+)

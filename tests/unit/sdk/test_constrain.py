@@ -35,6 +35,10 @@ def test_g7_bans_notes_outside_it_but_never_its_own_or_the_article() -> None:
         # a pair that names no quality, though each word fits (a second audit's finding)
         ("Cdim", {"a minor diminished", "a major diminished"}, {"a minor", "a diminished"}),
         ("Ebaug", {"a major augmented", "a minor augmented"}, {"a major", "an augmented"}),
+        # a seventh the chord lacks, though "a minor seventh" names C7's own interval
+        ("Dm", {"a minor seventh", "a major seventh", "a dominant seventh"}, {"a minor"}),
+        ("C7", {"a major seventh", "a diminished seventh"}, {"a minor seventh"}),
+        ("Cmaj7", {"a minor seventh", "a dominant seventh"}, {"a major seventh", "a major"}),
     ],
 )
 def test_a_chord_bans_the_qualities_it_lacks(symbol: str, banned: set[str], kept: set[str]) -> None:
@@ -69,6 +73,7 @@ def test_the_banned_flat_of_an_allowed_letter_does_not_ban_the_letter() -> None:
         chord_facts(build_chord("F#m7b5")),
         chord_facts(build_chord("Caug")),
         chord_facts(build_chord("Cdim")),
+        chord_facts(build_chord("Dm")),
         chord_facts(build_chord("Dsus4")),
         scale_facts(get_scale("D", "dorian")),
         progression_facts(analyze_progression(["Dm7", "G7", "Cmaj7"])),
