@@ -47,10 +47,10 @@ _SIZE_WORDS = frozenset({"semitone", "half-step", "whole-step"})
 def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
     """The first word of a description the chord does not fit, or None.
 
-    Besides what each word asks of the intervals: "minor diminished" and "major
-    augmented" name no chord quality (unless a seventh follows: "augmented major
-    seventh"), "a major third chord" names an interval, and "a semitone ... chord" a
-    distance."""
+    Besides what each word asks of the intervals: "minor diminished", "major
+    augmented" and "major dominant" name no chord quality (unless a seventh follows the
+    first two: "augmented major seventh"), "a major third chord" names an interval, and
+    "a semitone ... chord" a distance."""
     has = set(chord.intervals)
     seventh = any(i in has for i in _SEVENTHS)
     for i, word in enumerate(words):
@@ -58,6 +58,8 @@ def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
         then = words[i + 2] if i + 2 < len(words) else noun
         pair = {word, after}
         if pair & _TRIAD_QUALITIES and pair & _ALTERED_QUALITIES and then not in ("seventh", "7th"):
+            return f"{word} {after}"
+        if pair & _TRIAD_QUALITIES and "dominant" in pair:  # "a major dominant seventh chord"
             return f"{word} {after}"
         if word in _SIZE_WORDS:
             return word

@@ -17,8 +17,8 @@ What is banned, for a subject's :class:`~.facts.Facts`:
   (``-I``), as the verifier reads them only in dashed sequences;
 * "X major" / "X minor" where X is an allowed note but not a key or chord of the facts;
 * for a chord, "a minor" (and "a major", "a diminished", "an augmented") where the chord
-  lacks that quality's interval ("Caug is a minor augmented chord"), and for a diminished
-  or augmented chord "a minor diminished", "a major augmented" (no chord's quality), and
+  lacks that quality's interval ("Caug is a minor augmented chord"); pairs that name no
+  chord's quality ("a minor diminished", "a major augmented", "a major dominant"); and
   "a minor seventh" (major, diminished, dominant) where the chord has no such seventh.
 
 ``allowed_words`` lists what must stay writable where a banned word is its beginning
@@ -150,8 +150,8 @@ def _wrong_qualities(symbol: str) -> list[str]:
             article = "an" if word[0] in "aeiou" else "a"
             out.append(f"{article} {word}")
     # "Cdim is a minor diminished chord": a pair that names no quality (the verifier's)
-    for altered in ("diminished", "augmented"):
-        if {"d5" if altered == "diminished" else "A5"} & intervals:
+    for altered in ("diminished", "augmented", "dominant"):
+        if altered == "dominant" or {"d5" if altered == "diminished" else "A5"} & intervals:
             out += [f"a major {altered}", f"a minor {altered}"]
     # "Dm is a minor seventh chord": a seventh the chord does not have ("a minor seventh"
     # stays writable where the interval is there: "C7 has a minor seventh, Bb")

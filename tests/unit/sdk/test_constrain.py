@@ -37,7 +37,7 @@ def test_g7_bans_notes_outside_it_but_never_its_own_or_the_article() -> None:
         ("Ebaug", {"a major augmented", "a minor augmented"}, {"a major", "an augmented"}),
         # a seventh the chord lacks, though "a minor seventh" names C7's own interval
         ("Dm", {"a minor seventh", "a major seventh", "a dominant seventh"}, {"a minor"}),
-        ("C7", {"a major seventh", "a diminished seventh"}, {"a minor seventh"}),
+        ("C7", {"a major seventh", "a major dominant"}, {"a minor seventh", "a dominant seventh"}),
         ("Cmaj7", {"a minor seventh", "a dominant seventh"}, {"a major seventh", "a major"}),
     ],
 )

@@ -617,6 +617,8 @@ def test_a_formula_given_as_the_whole_must_be_whole() -> None:
         ("Esus4", "Esus4 is a semitone suspended fourth chord with the notes E, A and B."),
         ("D", "D is a major third chord with the notes D, F# and A."),
         ("Cmaj7", "Cmaj7 is a root."),
+        # marked verified by grounding version 7 before this reader (a fourth audit)
+        ("D7", "D7 is a major dominant seventh chord with the notes D, F#, A and C."),
     ],
 )
 def test_a_chord_described_as_what_it_is_not(symbol: str, false: str) -> None:
