@@ -155,8 +155,8 @@ def _wrong_qualities(symbol: str) -> list[str]:
             out += [f"a major {altered}", f"a minor {altered}"]
     # "Dm is a minor seventh chord": a seventh the chord does not have ("a minor seventh"
     # stays writable where the interval is there: "C7 has a minor seventh, Bb")
-    for word, needs in _SEVENTH_NEEDS:
-        if not needs <= intervals:
+    for word, seventh in _SEVENTH_NEEDS:
+        if not seventh <= intervals:
             out.append(f"a {word} seventh")
     return out
 
