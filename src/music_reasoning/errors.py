@@ -33,6 +33,7 @@ Each code maps to one CLI exit code (see :data:`EXIT_CODES`).
 from __future__ import annotations
 
 import errno
+import os
 from typing import Any, ClassVar
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "ServerBusyError",
     "StorageError",
     "TierLimitError",
+    "not_a_file",
     "storage_error",
 ]
 
@@ -203,35 +205,62 @@ class StorageError(MusicReasoningError, OSError):
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-def storage_error(exc: OSError, path: object, action: str) -> MusicReasoningError:
+def storage_error(
+    exc: OSError, path: object, action: str, *, option: str | None = None
+) -> MusicReasoningError:
     """Turn an ``OSError`` from ``action`` ("write", "read", ...) on ``path`` into ours.
 
     A full disk (or quota) gives :class:`InsufficientDiskError` saying what to free;
     anything else (read-only, permissions, a folder where a file belongs) gives
     :class:`StorageError`.  Raise the result ``from exc``.
+
+    ``option`` names the command-line option that chose ``path`` (``"-o"``): the
+    suggestion is then to give it another path, since moving MUSIC_REASONING_HOME
+    (where the package keeps its own state) would not move that file.
     """
     name = errno.errorcode.get(exc.errno or 0, "OSError")
     details = {"path": str(path), "errno": name}
     reason = exc.strerror or str(exc)
     if exc.errno in _DISK_FULL:
+        elsewhere = (
+            f"give {option} a path on a disk with room"
+            if option
+            else "set MUSIC_REASONING_HOME to a folder on a disk with room"
+        )
         return InsufficientDiskError(
             f"Cannot {action} {path}: the disk is full ({reason}).",
             suggestion=(
                 "Free space on that disk (old models: `music-reasoning models rm NAME`; "
-                "the answer cache and telemetry under the cache folder), or set "
-                "MUSIC_REASONING_HOME to a folder on a disk with room."
+                f"the answer cache and telemetry under the cache folder), or {elsewhere}."
             ),
             details=details,
         )
+    writable = (
+        f"give {option} a path in a writable folder"
+        if option
+        else "set MUSIC_REASONING_HOME to a writable folder"
+    )
     hint = {
-        errno.EROFS: "The file system is read-only: set MUSIC_REASONING_HOME to a writable folder.",
+        errno.EROFS: f"The file system is read-only: {writable}.",
         errno.EACCES: "Permission denied: fix the permissions, or choose a folder you own.",
         errno.EPERM: "Permission denied: fix the permissions, or choose a folder you own.",
         errno.EISDIR: "That path is a folder: give a file name.",
         errno.ENOTDIR: "A part of that path is a file, not a folder.",
         errno.EINVAL: "That path cannot hold a regular file (a special file?): choose another.",
-    }.get(exc.errno or 0)
+    }.get(exc.errno or 0, f"Check the folder's permissions, or {writable}.")
     return StorageError(f"Cannot {action} {path}: {reason}.", suggestion=hint, details=details)
+
+
+def not_a_file(path: str | os.PathLike[str]) -> str:
+    """What is at ``path``, which is not a regular file, for a message ("it is ..."):
+    ``not there``, ``a folder, not a file`` or ``not a regular file (a device, a pipe or
+    a socket)``.
+    """
+    if os.path.isdir(path):
+        return "a folder, not a file"
+    if os.path.exists(path):  # /dev/zero, a FIFO: no size, and reading may never end
+        return "not a regular file (a device, a pipe or a socket)"
+    return "not there"
 
 
 class TierLimitError(MusicReasoningError, PermissionError):

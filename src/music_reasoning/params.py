@@ -17,6 +17,7 @@ __all__ = [
     "resolve_params",
     "validate_prompt",
     "validate_prompts",
+    "validate_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,35 @@ class GenerationParams:
 _INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
+def validate_text(text: str, *, what: str) -> str:
+    """Return ``text`` if it can be encoded as UTF-8 (``what`` names it in the message).
+
+    Lone surrogates (``"\\ud800"``, or bytes that were not UTF-8 on the command line,
+    which Python passes on as U+DC80..U+DCFF) are refused, rather than dropped or
+    matched around.
+
+    Raises:
+        InvalidInputError: ``text`` holds a lone surrogate; the message names its position.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        where = (  # Python hands on bytes that were not UTF-8 as U+DC80..U+DCFF
+            f"byte 0x{code - 0xDC00:02X} is not UTF-8"
+            if 0xDC80 <= code <= 0xDCFF
+            else f"U+{code:04X} is a lone surrogate"
+        )
+        raise InvalidInputError(
+            f"{what} is not valid text: at character {exc.start}, {where}.",
+            suggestion=(
+                "Send UTF-8 text; on the command line, check that the terminal or file uses UTF-8."
+            ),
+            details={"position": exc.start, "length": len(text)},
+        ) from exc
+    return text
+
+
 def validate_prompt(prompt: object, *, max_chars: int) -> str:
     """Return the prompt if it is non-empty text within ``max_chars``.
 
@@ -90,22 +120,7 @@ def validate_prompt(prompt: object, *, max_chars: int) -> str:
             f"Prompt must be a string, got {type(prompt).__name__}.",
             suggestion="Pass the question as text.",
         )
-    try:
-        prompt.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        code = ord(prompt[exc.start])
-        what = (  # Python hands on bytes that were not UTF-8 as U+DC80..U+DCFF
-            f"byte 0x{code - 0xDC00:02X} is not UTF-8"
-            if 0xDC80 <= code <= 0xDCFF
-            else f"U+{code:04X} is a lone surrogate"
-        )
-        raise InvalidInputError(
-            f"Prompt is not valid text: at character {exc.start}, {what}.",
-            suggestion=(
-                "Send UTF-8 text; on the command line, check that the terminal or file uses UTF-8."
-            ),
-            details={"position": exc.start, "length": len(prompt)},
-        ) from exc
+    validate_text(prompt, what="Prompt")
     if all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in prompt):
         raise InvalidInputError(
             "Prompt is empty.", suggestion="Ask a question, e.g. 'What notes are in a G7 chord?'."

@@ -101,9 +101,17 @@ def test_grounded_chat_answers_follow_ups_about_the_last_subject(home: Path) -> 
     assert "unverified" not in out.stderr
 
 
-def test_ask_refuses_bytes_that_are_not_utf8() -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", b"What is \xff a chord?"],
+        ["explain", b"tritone \xff"],  # answered "Tritone": the byte was dropped
+    ],
+    ids=lambda a: a[0],
+)
+def test_free_text_commands_refuse_bytes_that_are_not_utf8(argv: list[str | bytes]) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "music_reasoning.cli.main", "ask", b"What is \xff a chord?"],
+        [sys.executable, "-m", "music_reasoning.cli.main", *argv],
         capture_output=True,
         text=True,
         timeout=300,
@@ -111,6 +119,38 @@ def test_ask_refuses_bytes_that_are_not_utf8() -> None:
     )
     assert_clean(out, "INVALID_INPUT", 2)
     assert "byte 0xFF is not UTF-8" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scale", "C", "major", "--json"],
+        ["models", "list", "--available"],
+        ["explain", "tritone"],
+        ["--help"],
+    ],
+    ids=" ".join,
+)
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(
+    tmp_path: Path, args: list[str]
+) -> None:
+    # `... | head -1` exited 1 with nothing on stderr (click's BrokenPipeError handling)
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before the command writes: its first write meets EPIPE
+    try:
+        out = subprocess.run(
+            cli(*args),
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            env={**os.environ, "MUSIC_REASONING_HOME": str(tmp_path)},
+            cwd=ROOT,
+        )
+    finally:
+        os.close(writer)
+    assert out.returncode in (0, 141), out.stderr  # 141: 128 + SIGPIPE, as git and ls
+    assert out.stderr == ""  # no traceback, no "Exception ignored ... BrokenPipeError"
 
 
 @pytest.mark.parametrize("question", ["", "\x01\x02", "   "])

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import errno
+import os
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +73,21 @@ def test_storage_error_maps_errno_to_a_coded_error(number: int, cls: type) -> No
     assert "/x/answers.jsonl" in err.message
     assert err.details["errno"] == errno.errorcode[number]
     assert err.suggestion and err.suggestion != errors.MusicReasoningError.default_suggestion
+
+
+@pytest.mark.parametrize("number", [errno.EROFS, errno.ENOSPC, errno.ELOOP])
+def test_storage_error_for_a_path_the_user_chose_suggests_another_one(number: int) -> None:
+    err = errors.storage_error(OSError(number, "boom"), "/ro/out.jsonl", "write", option="-o")
+    assert "give -o a path" in err.suggestion
+    assert "MUSIC_REASONING_HOME" not in err.suggestion
+    home = errors.storage_error(OSError(number, "boom"), "/ro/config.toml", "write")
+    assert "MUSIC_REASONING_HOME" in home.suggestion  # the package's own state folder
+
+
+def test_not_a_file_says_what_is_there(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert errors.not_a_file(tmp_path / "nope") == "not there"
+    assert errors.not_a_file(tmp_path) == "a folder, not a file"
+    assert errors.not_a_file(fifo).startswith("not a regular file")
+    assert errors.not_a_file("/dev/zero").startswith("not a regular file")

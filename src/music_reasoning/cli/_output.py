@@ -164,9 +164,12 @@ class Progress:
 
 
 @contextlib.contextmanager
-def jsonl_writer(path: Path) -> Iterator[Callable[[dict[str, Any]], None]]:
+def jsonl_writer(path: Path, *, option: str) -> Iterator[Callable[[dict[str, Any]], None]]:
     """A function that appends one JSON line to ``path`` (created or emptied first) and
     flushes it, so what was written survives an interrupted run.
+
+    ``option`` is the command-line option that named ``path`` (``--answers``): an error
+    suggests giving it another path.
 
     Raises:
         StorageError, InsufficientDiskError: the file cannot be opened or written.
@@ -176,14 +179,14 @@ def jsonl_writer(path: Path) -> Iterator[Callable[[dict[str, Any]], None]]:
     try:
         out = path.open("w", encoding="utf-8")
     except OSError as exc:
-        raise storage_error(exc, path, "write") from exc
+        raise storage_error(exc, path, "write", option=option) from exc
 
     def write(record: dict[str, Any]) -> None:
         try:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
         except OSError as exc:
-            raise storage_error(exc, path, "write") from exc
+            raise storage_error(exc, path, "write", option=option) from exc
 
     try:
         yield write

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -104,7 +105,30 @@ _level = click.option(
 )
 
 
-@click.group()
+class _OutputClosed(Exception):
+    """The reader of stdout went away (``music-reasoning ... | head``)."""
+
+
+class _Group(click.Group):
+    """The top group: a closed stdout ends the command for :func:`main` to stop quietly.
+
+    click itself would turn the ``BrokenPipeError`` into a bare exit status 1.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # --help and --version print while the arguments are parsed
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError as exc:
+            raise _OutputClosed from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _OutputClosed from exc
+
+
+@click.group(cls=_Group)
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="music-reasoning")
@@ -153,6 +177,7 @@ def ask(
         validate_prompt(question, max_chars=max_chars)  # before looking for the model
         engine = get_engine(model)
         params = _params(engine, temperature, preset, max_tokens, timeout)
+        engine.load()  # a model that cannot load fails before the answer's label is shown
         click.echo("(the model alone: unverified)", err=True)
         if stream and not as_json:
             for chunk in engine.stream(question, params):
@@ -889,7 +914,11 @@ def eval_command(
         return
     chosen = modes or ("raw", "hybrid")
     with contextlib.ExitStack() as stack:
-        sink = stack.enter_context(jsonl_writer(answers)) if answers is not None else None
+        sink = (
+            stack.enter_context(jsonl_writer(answers, option="--answers"))
+            if answers is not None
+            else None
+        )
         progress = stack.enter_context(Progress("eval", unit="question", quiet=quiet))
         reports = evaluate(
             modes=chosen,
@@ -1002,10 +1031,40 @@ cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; map errors to one line on stderr and an exit code."""
+    """Run the CLI; map errors to one line on stderr and an exit code.
+
+    A reader of stdout that went away (``| head``) ends it quietly with 141.
+    """
     reset()
     try:
+        return _run(argv)
+    except (_OutputClosed, BrokenPipeError):
+        return _output_closed()
+
+
+def _output_closed() -> int:
+    """Stop quietly when the reader of the output has gone (``| head``), as git and ls do.
+
+    As Python's docs advise (the signal module's note on SIGPIPE), stdout and stderr are
+    pointed at /dev/null, so that the interpreter's last flush at exit does not fail
+    again ("Exception ignored ... BrokenPipeError").  The status is 141, 128 + SIGPIPE,
+    what a shell reports for a command that a closed pipe stopped.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # no real file
+                os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+    return 141
+
+
+def _run(argv: list[str] | None) -> int:
+    """The command's exit code; a coded error is printed here (a closed pipe is not)."""
+    try:
         rc = cli.main(args=argv, prog_name="music-reasoning", standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
     except MusicReasoningError as exc:
         _echo_error(exc)
         if error_json_pending():  # a script reading stdout gets a document

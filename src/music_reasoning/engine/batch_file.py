@@ -39,7 +39,12 @@ from types import TracebackType
 from typing import Any
 
 from music_reasoning.engine.local import BatchItem, LocalEngine
-from music_reasoning.errors import InvalidInputError, MusicReasoningError, storage_error
+from music_reasoning.errors import (
+    InvalidInputError,
+    MusicReasoningError,
+    not_a_file,
+    storage_error,
+)
 from music_reasoning.params import GenerationParams
 
 __all__ = ["BatchFile", "BatchFileSummary", "read_prompts", "run_batch_file"]
@@ -145,9 +150,8 @@ def read_prompts(path: Path) -> list[tuple[str, str]]:
         StorageError: the file cannot be read.
     """
     if not path.is_file():
-        what = "a folder, not a file" if path.is_dir() else "not there"
         raise InvalidInputError(
-            f"No batch file at {path}: it is {what}.",
+            f"No batch file at {path}: it is {not_a_file(path)}.",
             suggestion="Check the path.",
             details={"path": str(path)},
         )
@@ -222,7 +226,7 @@ class BatchFile:
             raise
         except OSError as exc:
             self.close()
-            raise storage_error(exc, output, "write") from exc
+            raise storage_error(exc, output, "write", option="-o") from exc
         self.todo = [(n, i, p) for n, (i, p) in enumerate(self.items) if i not in self._done]
 
     def _open(self) -> None:
@@ -265,7 +269,7 @@ class BatchFile:
                     os.ftruncate(fh.fileno(), start)
                 except OSError:  # pragma: no cover - the next read skips the torn line
                     logger.warning("could not cut %s back to its last full line", self.output)
-            raise storage_error(exc, self.output, "write") from exc
+            raise storage_error(exc, self.output, "write", option="-o") from exc
 
     def run(
         self,

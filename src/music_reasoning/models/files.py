@@ -38,6 +38,7 @@ from music_reasoning.errors import (
     CorruptedModelError,
     InsufficientDiskError,
     ModelUnavailableError,
+    not_a_file,
     storage_error,
 )
 
@@ -88,6 +89,19 @@ def sha256_file(path: Path, *, block: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _no_model_file(path: Path, looked: str = "") -> ModelUnavailableError:
+    """MODEL_UNAVAILABLE for ``path``; a folder or a device there (/dev/zero) is named as such."""
+    if not os.path.exists(path):
+        return ModelUnavailableError(
+            f"No model file at {path}{looked}.", details={"path": str(path)}
+        )
+    return ModelUnavailableError(
+        f"No model file at {path}{looked}: it is {not_a_file(path)}.",
+        suggestion="Give the path of a .gguf model file (llama.cpp's format).",
+        details={"path": str(path)},
+    )
+
+
 def check_gguf_header(path: Path) -> None:
     """Check that ``path`` looks like a complete GGUF file before llama.cpp sees it.
 
@@ -96,7 +110,7 @@ def check_gguf_header(path: Path) -> None:
         CorruptedModelError: too small or without the GGUF magic bytes.
     """
     if not path.is_file():
-        raise ModelUnavailableError(f"No model file at {path}.", details={"path": str(path)})
+        raise _no_model_file(path)
     size = path.stat().st_size
     with path.open("rb") as fh:
         magic = fh.read(4)
@@ -344,7 +358,4 @@ def resolve_model_path(
         from music_reasoning.models.store import resolve
 
         return resolve(text)
-    raise ModelUnavailableError(
-        f"No model file at {path} (looked there because of {why}).",
-        details={"path": str(path)},
-    )
+    raise _no_model_file(path, f" (looked there because of {why})")

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from music_reasoning.errors import InvalidInputError
+from music_reasoning.params import validate_text
 from music_reasoning.sdk._types import ExplanationResult
 from music_reasoning.sdk.teacher import LEVELS, check_level, interval_words
 from music_reasoning.theory import RealizedChord, get_scale, realize_progression
@@ -264,7 +265,8 @@ def _examples(entry: _Entry, tonic: str | None, mode: str | None) -> tuple[Conce
 
 def _lookup(name: str) -> _Entry:
     kb = _kb()
-    norm = _normalize(name) if isinstance(name, str) else ""
+    # text that is not UTF-8 is refused, not matched around ("tritone \udcff")
+    norm = _normalize(validate_text(name, what="Concept")) if isinstance(name, str) else ""
     concept_id = kb.names.get(norm)
     if concept_id is None:
         close = difflib.get_close_matches(norm, list(kb.names), n=3, cutoff=0.6)
@@ -293,8 +295,8 @@ def explain_concept(
         A deterministic, verified result whose ``data`` is a :class:`ConceptInfo`.
 
     Raises:
-        InvalidInputError: For an unknown concept (with the closest names), a bad key
-            or an unknown level.
+        InvalidInputError: For an unknown concept (with the closest names), a name that
+            is not UTF-8 text, a bad key or an unknown level.
 
     Example:
         >>> r = explain_concept("plagal cadence", key="Eb")

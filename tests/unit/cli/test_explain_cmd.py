@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,18 @@ def test_explain_unknown_concept_suggests(capsys: pytest.CaptureFixture[str]) ->
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "INVALID_INPUT"
 
 
+@pytest.mark.parametrize("concept", ["tritone \udcff", "\udcfftritone", "tritone\ud800"])
+def test_explain_refuses_text_that_is_not_utf8(
+    capsys: pytest.CaptureFixture[str], concept: str
+) -> None:
+    # `explain $'tritone \xff'` answered "Tritone": the byte was dropped with the punctuation
+    assert main(["explain", concept]) == 2
+    err = capsys.readouterr().err
+    assert "error [INVALID_INPUT]: Concept is not valid text" in err and "suggestion:" in err
+    assert main(["explain", concept, "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == "INVALID_INPUT"
+
+
 class _Metrics:
     def to_dict(self) -> dict[str, Any]:
         return {"model": "fake", "completion_tokens": 3}
@@ -46,6 +59,9 @@ class _Completion:
 
 
 class _FakeEngine:
+    def load(self) -> None:
+        pass
+
     def complete(self, prompt: str, params: Any) -> _Completion:
         return _Completion()
 
@@ -97,3 +113,16 @@ def test_a_grounded_fallback_is_labelled_too(
     assert json.loads(captured.out)["verified"] is False
     assert "the model answers alone" in captured.err
     assert "(the model alone: unverified)" in captured.err
+
+
+@pytest.mark.parametrize("stream", [[], ["--stream"], ["--json"]])
+def test_ask_with_a_model_that_does_not_load_prints_no_answer_label(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, stream: list[str]
+) -> None:
+    # the label came first, as if an answer were coming, then CORRUPTED_MODEL
+    fake = tmp_path / "notgguf.gguf"
+    fake.write_text("not a model\n")
+    assert main(["ask", "--model", str(fake), *stream, "What is a chord?"]) == 4
+    captured = capsys.readouterr()
+    assert "error [CORRUPTED_MODEL]" in captured.err
+    assert "unverified" not in captured.err

@@ -1,10 +1,16 @@
-"""Progress on stderr when it is not a terminal: plain lines a script or CI log can read."""
+"""Progress on stderr when it is not a terminal: plain lines a script or CI log can read;
+the JSONL writer's errors."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
-from music_reasoning.cli._output import Progress
+import pytest
+
+from music_reasoning.cli._output import Progress, jsonl_writer
+from music_reasoning.errors import StorageError
+from tests.support.mounts import read_only
 
 
 class Clock:
@@ -62,3 +68,15 @@ def test_a_run_with_nothing_to_do_still_says_so() -> None:
     with Progress("batch", unit="prompt", total=0, stream=out, clock=Clock()):
         pass
     assert out.getvalue().splitlines() == ["batch: 0/0 prompts"]
+
+
+def test_a_jsonl_file_in_a_read_only_folder_suggests_another_path(tmp_path: Path) -> None:
+    # `eval --answers /ro/x.jsonl` suggested moving MUSIC_REASONING_HOME, which does not
+    # move a file the user named
+    with read_only(tmp_path / "ro") as folder:
+        writer = jsonl_writer(folder / "answers.jsonl", option="--answers")
+        with pytest.raises(StorageError) as info:
+            writer.__enter__()  # the file is opened on entering
+    assert info.value.details["errno"] == "EROFS"
+    assert "give --answers a path in a writable folder" in info.value.suggestion
+    assert "MUSIC_REASONING_HOME" not in info.value.suggestion

@@ -17,7 +17,7 @@ from music_reasoning.engine.batch_file import BatchFile, read_prompts, run_batch
 from music_reasoning.engine.local import LocalEngine
 from music_reasoning.errors import InvalidInputError, MusicReasoningError
 from music_reasoning.params import GenerationParams
-from tests.support.mounts import small_disk
+from tests.support.mounts import read_only, small_disk
 
 from .fake_backend import FakeBackend
 
@@ -117,6 +117,16 @@ def test_a_missing_source_or_a_folder_is_invalid_input(tmp_path: Path) -> None:
         read_prompts(tmp_path)
 
 
+def test_a_source_that_is_a_device_or_a_pipe_is_not_a_regular_file(tmp_path: Path) -> None:
+    # `batch /dev/zero` said "it is not there"
+    fifo = tmp_path / "prompts.fifo"
+    os.mkfifo(fifo)
+    for source in (Path("/dev/zero"), fifo):
+        with pytest.raises(InvalidInputError, match="it is not a regular file") as info:
+            read_prompts(source)
+        assert info.value.details["path"] == str(source)
+
+
 def test_the_answers_file_cannot_be_the_batch_file(tmp_path: Path) -> None:
     source = write(tmp_path / "q.txt", "What is a triad?\n")
     with pytest.raises(InvalidInputError, match="batch file itself"):
@@ -143,6 +153,22 @@ def test_a_special_file_that_refuses_writes_is_storage_unavailable(
     with pytest.raises(MusicReasoningError) as info:
         run_batch_file(engine, source, Path("/proc/version"), PARAMS)
     assert info.value.code == "STORAGE_UNAVAILABLE"
+    assert not engine.is_loaded()
+
+
+def test_an_answers_file_in_a_read_only_folder_suggests_another_output(
+    tmp_path: Path, engine: LocalEngine
+) -> None:
+    source = write(tmp_path / "q.txt", "What is a triad?\n")
+    with read_only(tmp_path / "ro") as folder:
+        for output in (folder / "answers.jsonl", folder / "new" / "answers.jsonl"):
+            with pytest.raises(MusicReasoningError) as info:
+                run_batch_file(engine, source, output, PARAMS)
+            err = info.value
+            assert (err.code, err.details["errno"]) == ("STORAGE_UNAVAILABLE", "EROFS")
+            # the -o file is the user's, not the package's state: HOME would not move it
+            assert "give -o a path in a writable folder" in err.suggestion
+            assert "MUSIC_REASONING_HOME" not in err.suggestion
     assert not engine.is_loaded()
 
 
