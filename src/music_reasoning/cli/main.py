@@ -20,15 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from music_reasoning.cli._options import model_option
 from music_reasoning.cli._output import (
     Progress,
     echo_json,
     echo_rows,
     error_json_pending,
     json_option,
-    jsonl_writer,
     reset,
 )
+from music_reasoning.cli.bench_cmd import bench
+from music_reasoning.cli.eval_cmd import eval_command
 from music_reasoning.cli.models_cmd import models
 from music_reasoning.cli.serve_cmd import serve
 from music_reasoning.cli.telemetry_cmd import telemetry
@@ -76,26 +78,8 @@ _timeout = click.option(
     default=None,
     help="Seconds per model answer (default: the timeout setting, 30).",
 )
-_model = click.option(
-    "--model", "model", default=None, help="Registry name (NAME[:VARIANT]) or GGUF path."
-)
+_model = model_option
 _as_json = json_option
-_models = click.option(
-    "--models",
-    "models_text",
-    default=None,
-    metavar="A,B,...",
-    help="Compare these models (NAME[:VARIANT] or GGUF paths, comma-separated) in one "
-    "report: a table and PNG charts in --report.",
-)
-_report_dir = click.option(
-    "--report",
-    "report_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="With --models: the report folder (default ./model-report); a report.json "
-    "already there keeps the other command's numbers.",
-)
 _level = click.option(
     "--level",
     type=click.Choice(LEVELS),
@@ -489,201 +473,6 @@ def warmup(model: str | None, as_json: bool) -> None:
         click.echo(f"warm (load {load:.0f} ms)" if load is not None else "warm (already loaded)")
 
 
-@cli.command()
-@_model
-@click.option("--runs", type=int, default=5, show_default=True, help="Warm calls per measurement.")
-@click.option(
-    "--max-tokens",
-    type=int,
-    default=None,
-    help=f"Answer length (default {DEFAULT_MAX_TOKENS}; 48 with --busy, 64 with --variants).",
-)
-@click.option(
-    "--variants", is_flag=True, help="Size, load time and tokens/s of each installed variant."
-)
-@click.option(
-    "--busy",
-    is_flag=True,
-    help="Tokens/s of the default threads against each fixed thread count while busy "
-    "processes (started and stopped by the benchmark) load the machine.",
-)
-@click.option(
-    "--loads",
-    default=None,
-    help="With --busy: numbers of busy processes, comma-separated (default: 0, cores, 2x cores).",
-)
-@click.option(
-    "--server",
-    is_flag=True,
-    help="Concurrent streaming clients against `serve`, llama.cpp's llama-server and "
-    "llama-cpp-python's server, same model, threads and slots, in one run.",
-)
-@click.option(
-    "--clients",
-    default="1,4,8,16",
-    show_default=True,
-    help="With --server: numbers of concurrent clients, comma-separated.",
-)
-@click.option(
-    "--llama-server",
-    "llama_server",
-    default=None,
-    help="With --server: the native llama-server binary (default: "
-    "$MUSIC_REASONING_LLAMA_SERVER or llama-server on PATH; left out when none).",
-)
-@_models
-@_report_dir
-@_as_json
-def bench(
-    model: str | None,
-    runs: int,
-    max_tokens: int | None,
-    variants: bool,
-    busy: bool,
-    loads: str | None,
-    server: bool,
-    clients: str,
-    llama_server: str | None,
-    models_text: str | None,
-    report_dir: Path | None,
-    as_json: bool,
-) -> None:
-    """Benchmark this package against raw llama-cpp-python in one run."""
-    from music_reasoning.engine import bench as benchmarks
-
-    if runs < 1 or (max_tokens is not None and max_tokens < 1):
-        raise InvalidInputError(
-            "--runs and --max-tokens must be at least 1.", suggestion="Use e.g. --runs 5."
-        )
-
-    def progress(line: str) -> None:
-        click.echo(f"bench: {line}", err=True)
-
-    if sum((server, busy, variants)) > 1:
-        raise InvalidInputError(
-            "--server, --busy and --variants are separate benchmarks.",
-            suggestion="Run one of them at a time.",
-        )
-    compared = _compared_models(models_text, report_dir, model=model)
-    if compared is not None:
-        if server or busy or variants:
-            raise InvalidInputError(
-                "--models compares size, load time and tokens/s; it runs without "
-                "--server, --busy or --variants.",
-                suggestion="Drop those options, or run them without --models.",
-            )
-        from music_reasoning.sdk.compare import compare_bench
-
-        _write_comparison(
-            compare_bench(
-                compared,
-                runs=runs,
-                max_tokens=max_tokens or 64,
-                on_model=_model_line("bench", quiet=False),
-            ),
-            report_dir,
-            as_json,
-        )
-        return
-    if server:
-        _bench_server(model, clients, llama_server, max_tokens or 96, runs, progress, as_json)
-        return
-    if busy:
-        report = benchmarks.run_busy_benchmark(
-            model=model,
-            loads=_load_counts(loads),
-            rounds=runs,
-            max_tokens=max_tokens or 48,
-            progress=progress,
-        )
-        (echo_json(report) if as_json else click.echo(benchmarks.format_busy_report(report)))
-        return
-    if variants:
-        rows = benchmarks.run_variant_benchmark(
-            model or "gemma3-270m", runs=runs, max_tokens=max_tokens or 64
-        )
-        if as_json:
-            echo_json(rows)
-            return
-        for r in rows:
-            click.echo(
-                f"{r['model']:24} {r['size_mib']:8.1f} MiB  load {r['load_ms']:7.0f} ms  "
-                f"{r['decode_tokens_per_second']:6.1f} tok/s"
-            )
-        return
-    from music_reasoning.sdk.cache import measure_hit_latency
-
-    report = benchmarks.run_benchmark(
-        model=model, runs=runs, max_tokens=max_tokens or DEFAULT_MAX_TOKENS, progress=progress
-    )
-    progress("answer-cache hit latency")
-    hits = measure_hit_latency(1000)
-    report["sdk_cache_hit_ms"] = {k: hits[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
-    if as_json:
-        echo_json(report)
-    else:
-        click.echo(benchmarks.format_report(report))
-
-
-def _bench_server(
-    model: str | None,
-    clients: str,
-    llama_server: str | None,
-    max_tokens: int,
-    runs: int,
-    progress: Callable[[str], None],
-    as_json: bool,
-) -> None:
-    from music_reasoning.engine.runtime import get_pool
-    from music_reasoning.server.bench import (
-        find_llama_server,
-        format_server_report,
-        run_server_benchmark,
-    )
-
-    try:
-        levels = tuple(int(x) for x in clients.split(","))
-    except ValueError:
-        levels = ()
-    if not levels or not all(1 <= n <= 256 for n in levels):
-        raise InvalidInputError(
-            f"--clients {clients!r} is not a comma-separated list of numbers from 1 to 256.",
-            suggestion="Use e.g. --clients 1,4,8,16.",
-        )
-    settings = load_settings()
-    binary = find_llama_server(llama_server)
-    if binary is None:
-        progress("no llama-server found: measuring ours and llama-cpp-python's server only")
-    report = run_server_benchmark(
-        model=get_pool().resolve(model),
-        levels=levels,
-        parallel=settings.n_parallel,
-        threads=settings.n_threads or 2,
-        n_ctx=settings.n_ctx,
-        max_tokens=max_tokens,
-        rounds=runs,
-        llama_server=binary,
-        progress=progress,
-    )
-    (echo_json(report) if as_json else click.echo(format_server_report(report)))
-
-
-def _load_counts(text: str | None) -> tuple[int, ...] | None:
-    """``--loads 0,2,4`` as numbers of busy processes (0 to 64 each)."""
-    if text is None:
-        return None
-    try:
-        counts = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        counts = ()
-    if not counts or any(not 0 <= n <= 64 for n in counts):
-        raise InvalidInputError(
-            f"--loads {text!r} is not a list of numbers from 0 to 64.",
-            suggestion="Use e.g. --loads 0,2,4.",
-        )
-    return counts
-
-
 def _render_rows(rows: dict[str, Any]) -> None:
     for key, value in rows.items():
         if isinstance(value, list | tuple) and value and isinstance(value[0], dict):
@@ -847,156 +636,6 @@ def explain(concept: str, key: str | None, level: Level, as_json: bool) -> None:
     click.echo(result.explanation)
 
 
-@cli.command("eval")
-@click.option(
-    "--mode",
-    "modes",
-    type=click.Choice(["raw", "hybrid", "deterministic"]),
-    multiple=True,
-    help="Score the raw model, the hybrid SDK, the deterministic lessons (no model), "
-    "or raw and hybrid (default).",
-)
-@click.option(
-    "--set",
-    "question_set",
-    type=click.Choice(["diagnostic", "generated", "concepts", "all"]),
-    default="all",
-)
-@click.option(
-    "--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions."
-)
-@click.option(
-    "--answers",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Also write every answer (question, source, the model's own words, corrections) "
-    "to this JSONL file, to read them.",
-)
-@_model
-@_models
-@_report_dir
-@click.option("--quiet", is_flag=True, help="No progress on stderr.")
-@_as_json
-def eval_command(
-    modes: tuple[str, ...],
-    question_set: str,
-    limit: int | None,
-    answers: Path | None,
-    model: str | None,
-    models_text: str | None,
-    report_dir: Path | None,
-    quiet: bool,
-    as_json: bool,
-) -> None:
-    """Measure accuracy, coverage, own words and latency per category and path."""
-    from music_reasoning.sdk.evaluate import evaluate
-
-    compared = _compared_models(models_text, report_dir, model=model)
-    if compared is not None:
-        if modes or answers is not None:
-            raise InvalidInputError(
-                "--models scores every model raw and hybrid; --mode and --answers go "
-                "with a single --model.",
-                suggestion="Drop --mode/--answers, or run one model with --model.",
-            )
-        from music_reasoning.sdk.compare import compare_eval
-
-        with Progress("eval", unit="question", quiet=quiet) as progress:
-            report = compare_eval(
-                compared,
-                question_set=question_set,
-                limit=limit,
-                on_model=_model_line("eval", quiet=quiet),
-                progress=progress.update,
-                on_total=progress.set_total,
-            )
-        _write_comparison(report, report_dir, as_json)
-        return
-    chosen = modes or ("raw", "hybrid")
-    with contextlib.ExitStack() as stack:
-        sink = (
-            stack.enter_context(jsonl_writer(answers, option="--answers"))
-            if answers is not None
-            else None
-        )
-        progress = stack.enter_context(Progress("eval", unit="question", quiet=quiet))
-        reports = evaluate(
-            modes=chosen,
-            question_set=question_set,
-            limit=limit,
-            model=model,
-            progress=progress.update,
-            on_total=progress.set_total,
-            on_answer=sink,
-        )
-    if as_json:
-        echo_json([r.to_dict() for r in reports])
-        return
-    for r in reports:
-        sources = ", ".join(f"{k} {v}" for k, v in sorted(r.sources.items()))
-        lat = r.latency
-        timing = f"; p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms" if lat else ""
-        click.echo(
-            f"{r.mode} on {r.model} ({r.seconds:.0f} s{timing})"
-            f"{f'; sources: {sources}' if sources else ''}"
-        )
-        own = r.mode != "raw"
-        click.echo(
-            f"  {'category':20} {'n':>4} {'accuracy':>9} {'contradicted':>13} {'prose':>6} "
-            f"{'coverage':>9}" + (f" {'own words':>10}" if own else "")
-        )
-        for name, row in [*sorted(r.categories.items()), ("overall", r.overall)]:
-            click.echo(
-                f"  {name:20} {row['questions']:>4.0f} {row['accuracy']:>9.1%} "
-                f"{row['contradicted']:>13.1%} {row['prose_states_answer']:>6.1%} "
-                f"{row['coverage']:>9.1%}" + (f" {row['own_words']:>10.1%}" if own else "")
-            )
-
-
-def _compared_models(
-    text: str | None, report_dir: Path | None, *, model: str | None
-) -> list[str] | None:
-    """``--models`` as a list (None without it), checked against ``--model``/``--report``."""
-    if text is None:
-        if report_dir is not None:
-            raise InvalidInputError(
-                "--report names the folder of a --models comparison.",
-                suggestion="Add --models A,B (e.g. gemma3-270m,gemma3-270m:Q4_0).",
-            )
-        return None
-    if model is not None:
-        raise InvalidInputError(
-            "--model and --models are exclusive.",
-            suggestion="List every model in --models.",
-        )
-    from music_reasoning.sdk.compare import parse_models
-
-    return parse_models(text)
-
-
-def _model_line(command: str, *, quiet: bool) -> Callable[[int, int, dict[str, Any]], None]:
-    def line(i: int, n: int, entry: dict[str, Any]) -> None:
-        if not quiet:
-            quant = f"{entry['quantization']}, " if entry.get("quantization") else ""
-            click.echo(
-                f"{command}: model {i}/{n}: {entry['model']} ({quant}{entry['size_mib']:.0f} MiB)",
-                err=True,
-            )
-
-    return line
-
-
-def _write_comparison(report: dict[str, Any], report_dir: Path | None, as_json: bool) -> None:
-    from music_reasoning.sdk.compare import write_report
-
-    written = write_report(report, report_dir or Path("model-report"))
-    if as_json:
-        echo_json(written)
-        return
-    for path in written["files"]:
-        click.echo(path)
-
-
 @cli.group("config")
 def config_group() -> None:
     """Inspect configuration."""
@@ -1028,6 +667,8 @@ def config_show(as_json: bool) -> None:
 cli.add_command(telemetry)
 cli.add_command(models)
 cli.add_command(serve)
+cli.add_command(eval_command)
+cli.add_command(bench)
 
 
 def main(argv: list[str] | None = None) -> int:
