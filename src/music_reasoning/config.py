@@ -111,25 +111,113 @@ def config_file() -> Path:
     return config_dir() / "config.toml"
 
 
-def _coerce(name: str, raw: Any, kind: str) -> Any:
+@dataclass(frozen=True)
+class _Range:
+    """The values a numeric setting may take: ``low..high``, ``low`` excluded if ``open``."""
+
+    low: float
+    high: float
+    open: bool = False
+    note: str = ""
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def __contains__(self, value: float) -> bool:
+        return (value > self.low if self.open else value >= self.low) and value <= self.high
+
+    def describe(self, whole: bool) -> str:
+        low, high = (str(int(x)) if float(x).is_integer() else str(x) for x in self.bounds)
+        kind = "a whole number" if whole else "a number"
+        span = f"above {low} and at most {high}" if self.open else f"from {low} to {high}"
+        return f"{kind} {span}{self.note}"
+
+
+_DAY = 86_400.0
+# Every numeric setting's sensible values.  n_ctx is per sequence and n_ctx x n_parallel
+# tokens go to llama.cpp as one 32-bit count, so both are bounded; 256 sequences is
+# llama.cpp's own limit.  0 keeps the meaning the code gives it where it has one.
+_RANGES: dict[str, _Range] = {
+    "n_ctx": _Range(256, 1 << 20),
+    "n_parallel": _Range(1, 256),
+    "n_threads": _Range(0, 512, note=" (0: tuned, as when unset)"),
+    "n_gpu_layers": _Range(-1, 10_000, note=" (-1: all layers)"),
+    "timeout": _Range(0, _DAY, open=True),
+    "max_prompt_chars": _Range(1, 10_000_000),
+    "max_tokens_ceiling": _Range(1, 1 << 20),
+    "max_turns": _Range(1, 1_000_000),
+    "retries": _Range(0, 100),
+    "memory_budget_mb": _Range(0, 1 << 30, note=" (0: no cap, as when unset)"),
+    "keep_alive": _Range(0, 365 * _DAY, note=" (0: never unload)"),
+    "cloud_timeout": _Range(0, _DAY, open=True),
+    "cache_max_entries": _Range(1, 1_000_000_000),
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _where(name: str, source: str) -> tuple[str, str]:
+    """Where a setting's value came from, as a phrase, and how to fix it there."""
+    if source == "env":
+        env = f"{ENV_PREFIX}{name.upper()}"
+        return f"from {env}", f"Set {env} to {{expect}}, or unset it."
+    if source == "config file":
+        path = config_file()
+        return f"from the config file {path}", f"Set {name} in {path} to {{expect}}, or remove it."
+    return "given as an argument", f"Pass {name} as {{expect}}, or leave it out."
+
+
+def _coerce(name: str, raw: Any, kind: str, source: str = "argument") -> Any:
+    """``raw`` as the type ``kind`` of setting ``name``, within its range.
+
+    ``source`` ("argument", "env", "config file") is named in the error.  A bool is
+    not a number here (``True`` is not ``n_parallel=1``), a number not a bool unless
+    it is 0 or 1, and a bool setting takes only the usual words for true and false.
+
+    Raises:
+        InvalidInputError: the value has the wrong type or lies outside the range.
+    """
+    whole = "int" in kind
+    span = _RANGES.get(name)
+    if "bool" in kind:
+        expect = "true or false (1/0, yes/no, on/off)"
+    elif span is not None:
+        expect = span.describe(whole)
+    else:
+        expect = "a whole number" if whole else "a number" if "float" in kind else "text"
+    value: Any = None
     try:
         if "bool" in kind:
+            word = str(raw).strip().lower()
             if isinstance(raw, bool):
-                return raw
-            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
-        if "int" in kind:
-            return int(raw)
-        if "float" in kind:
+                value = raw
+            elif isinstance(raw, (int, str)) and word in _TRUE | _FALSE:
+                value = word in _TRUE
+        elif isinstance(raw, bool):
+            pass  # refused below: not a number, and not text
+        elif whole and isinstance(raw, float):
+            value = int(raw) if raw.is_integer() else None  # 512.0 is 512; 3.5 is refused
+        elif whole:
+            value = int(raw)
+        elif "float" in kind:
             value = float(raw)
             if not math.isfinite(value):
-                raise ValueError(value)
-            return value
-        return str(raw)
-    except (TypeError, ValueError, OverflowError) as exc:
+                value = None
+        else:
+            value = str(raw)
+    except (TypeError, ValueError, OverflowError):
+        value = None
+    if value is not None and span is not None and value not in span:
+        value = None
+    if value is None:
+        where, fix = _where(name, source)
         raise InvalidInputError(
-            f"Setting {name!r} has value {raw!r}, which is not a valid {kind}.",
-            suggestion=f"Fix {ENV_PREFIX}{name.upper()} or config.toml.",
-        ) from exc
+            f"Setting {name!r} = {raw!r} ({where}) is not valid: it must be {expect}.",
+            suggestion=fix.format(expect=expect),
+            details={"setting": name, "source": source, "value": repr(raw)},
+        )
+    return value
 
 
 def _read_text(path: Path, what: str) -> str | None:
@@ -238,8 +326,13 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 def load_settings(**overrides: Any) -> Settings:
     """Resolve settings from overrides, environment, config file and defaults.
 
+    Every value is checked whatever its source: its type (a bool is no number) and,
+    for a number, its range (``n_ctx`` from 256, ``n_parallel`` from 1, ``timeout`` above
+    0, ...); the error names the setting and where the value came from.
+
     Raises:
-        InvalidInputError: a value cannot be converted to its type, or a key is unknown.
+        InvalidInputError: a value has the wrong type or lies outside its range, or a
+            key is unknown.
     """
     known = {f.name: f for f in fields(Settings) if f.name != "sources"}
     unknown = set(overrides) - set(known)
@@ -252,11 +345,13 @@ def load_settings(**overrides: Any) -> Settings:
         kind = str(f.type)
         env = os.environ.get(f"{ENV_PREFIX}{name.upper()}")
         if overrides.get(name) is not None:
-            values[name], sources[name] = overrides[name], "argument"
+            values[name] = _coerce(name, overrides[name], kind, "argument")
+            sources[name] = "argument"
         elif env not in (None, ""):
-            values[name], sources[name] = _coerce(name, env, kind), "env"
+            values[name], sources[name] = _coerce(name, env, kind, "env"), "env"
         elif name in file_values:
-            values[name], sources[name] = _coerce(name, file_values[name], kind), "config file"
+            source = "config file"
+            values[name], sources[name] = _coerce(name, file_values[name], kind, source), source
         else:
             sources[name] = "default"
     return Settings(**values, sources=sources)

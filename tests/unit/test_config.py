@@ -189,3 +189,95 @@ def test_a_binary_config_file_is_a_coded_error_naming_it(
         assert str(path) in err.message and "UTF-8" in err.message
         assert "delete" in err.suggestion.lower() and str(path) in err.suggestion
     assert path.read_bytes() == content  # never overwritten
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"n_ctx": -5},
+        {"n_ctx": 3.5},
+        {"n_ctx": 1 << 40},
+        {"n_parallel": True},  # a bool is not a number, even though True == 1
+        {"n_parallel": 0},
+        {"timeout": True},
+        {"timeout": 0.0},
+        {"timeout": -1},
+        {"timeout": float("inf")},
+        {"n_threads": -1},
+        {"n_gpu_layers": -2},
+        {"max_prompt_chars": 0},
+        {"max_tokens_ceiling": 0},
+        {"max_turns": 0},
+        {"retries": -1},
+        {"memory_budget_mb": -1},
+        {"keep_alive": -1},
+        {"cloud_timeout": float("nan")},
+        {"cache_max_entries": 0},
+        {"verbose": "maybe"},
+        {"telemetry": 2},
+        {"mode": True},
+    ],
+)
+def test_an_argument_out_of_range_or_of_the_wrong_type_is_refused(bad: dict[str, object]) -> None:
+    """``load_settings(n_ctx=-5)`` was accepted and failed later as INFERENCE_FAILED."""
+    ((name, value),) = bad.items()
+    with pytest.raises(InvalidInputError) as info:
+        load_settings(**bad)
+    err = info.value
+    assert err.code == "INVALID_INPUT"
+    assert repr(name) in err.message and "argument" in err.message
+    assert name in err.suggestion
+    assert err.details == {"setting": name, "source": "argument", "value": repr(value)}
+
+
+def test_several_bad_arguments_are_refused() -> None:
+    with pytest.raises(InvalidInputError, match="n_ctx"):
+        load_settings(timeout=True, n_parallel=True, n_ctx=-5)
+
+
+def test_a_bad_environment_variable_is_named_with_its_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSIC_REASONING_N_CTX", "-5")
+    with pytest.raises(InvalidInputError) as info:
+        load_settings()
+    err = info.value
+    assert "MUSIC_REASONING_N_CTX" in err.message and "'-5'" in err.message
+    assert "MUSIC_REASONING_N_CTX" in err.suggestion and "256" in err.suggestion
+    assert err.details["source"] == "env"
+    monkeypatch.setenv("MUSIC_REASONING_N_CTX", "1024")
+    monkeypatch.setenv("MUSIC_REASONING_N_PARALLEL", "true")
+    with pytest.raises(InvalidInputError, match="MUSIC_REASONING_N_PARALLEL"):
+        load_settings()
+
+
+@pytest.mark.parametrize("line", ["n_parallel = true", "timeout = 0", "keep_alive = -3.5"])
+def test_a_bad_config_file_value_is_named_with_the_file(isolated_home: Path, line: str) -> None:
+    path = config_file()
+    path.parent.mkdir(parents=True)
+    path.write_text(f"[music_reasoning]\n{line}\n")
+    with pytest.raises(InvalidInputError) as info:
+        load_settings()
+    err = info.value
+    assert line.split()[0] in err.message and str(path) in err.message
+    assert str(path) in err.suggestion and err.details["source"] == "config file"
+
+
+def test_values_at_the_edges_of_their_ranges_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSIC_REASONING_VERBOSE", "off")
+    monkeypatch.setenv("MUSIC_REASONING_TELEMETRY", "on")
+    s = load_settings(
+        n_ctx=256, n_parallel=256, n_threads=0, n_gpu_layers=-1, timeout=0.5, retries=0,
+        keep_alive=0, memory_budget_mb=0, max_turns=1, cloud_timeout=86_400,
+    )  # fmt: skip
+    assert (s.n_ctx, s.n_parallel, s.n_threads, s.n_gpu_layers) == (256, 256, 0, -1)
+    assert (s.timeout, s.retries, s.keep_alive, s.cloud_timeout) == (0.5, 0, 0, 86_400)
+    assert (s.verbose, s.telemetry) == (False, True)
+    assert load_settings(n_ctx=512.0).n_ctx == 512  # a whole float is a whole number
+
+
+def test_saving_a_bad_value_is_refused_and_leaves_the_file(isolated_home: Path) -> None:
+    path = config_file()
+    path.parent.mkdir(parents=True)
+    path.write_text("[music_reasoning]\nn_ctx = 4096\n")
+    with pytest.raises(InvalidInputError, match="n_ctx"):
+        save_setting("n_ctx", "-5")
+    assert path.read_text() == "[music_reasoning]\nn_ctx = 4096\n"
