@@ -196,3 +196,53 @@ def test_concurrent_first_calls_load_once(model_path: Path) -> None:
     assert eng.status().load_count == 1
     eng.unload()
     assert not eng.is_loaded()
+
+
+def _special_texts(engine: LocalEngine) -> set[str]:
+    """The text of every token that is no text: control, unknown and unused tokens (as
+    llama.cpp writes them when asked to render specials) and Gemma's image markers."""
+    import ctypes
+
+    import llama_cpp
+
+    backend = engine._loaded.backend if engine._loaded else None
+    assert backend is not None
+    vocab, buf = backend._vocab, ctypes.create_string_buffer(256)
+    never = (
+        llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+        | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+        | llama_cpp.LLAMA_TOKEN_ATTR_UNUSED
+    )
+    texts = {"<start_of_image>", "<end_of_image>", "[multimodal]"}
+    for token in range(backend._n_vocab):
+        if llama_cpp.llama_vocab_get_attr(vocab, token) & never:
+            n = llama_cpp.llama_token_to_piece(vocab, token, buf, 256, 0, True)
+            texts.add(buf.raw[:n].decode("utf-8", errors="replace"))
+    texts.discard("")
+    assert {"<start_of_turn>", "<pad>", "<unused0>"} <= texts
+    return texts
+
+
+@pytest.mark.parametrize(
+    ("prompt", "params", "raw"),
+    [
+        # the embedded model continued this with <start_of_image>, twelve times over
+        ("Look at this image: ", GenerationParams(temperature=0.0, max_tokens=16), True),
+        ("Here is a picture of a C major chord:", GenerationParams(max_tokens=24, seed=7), True),
+        ("<start_of_image>", GenerationParams(temperature=0.0, max_tokens=16), True),
+        ("Show me a picture of a G7 chord.", GenerationParams(max_tokens=24, seed=3), False),
+    ],
+)
+def test_no_control_token_or_marker_is_ever_written(
+    engine: LocalEngine, prompt: str, params: GenerationParams, raw: bool
+) -> None:
+    """Tokens that are no text (<start_of_image>, <start_of_turn>, <unused0>) are never
+    sampled, so their text reaches no chunk nor answer (it did over /v1/completions)."""
+    chunks: list[str] = []
+    completion = engine.complete(
+        prompt, params, raw=raw, emit=lambda text: chunks.append(text) or True
+    )
+    specials = _special_texts(engine)
+    for text in (completion.text, *chunks):
+        assert not [s for s in specials if s in text], text
+    assert completion.metrics.completion_tokens > 0

@@ -181,6 +181,26 @@ def test_text_completion_whole_and_streamed(served: Served) -> None:
     assert "".join(pieces).strip()
 
 
+def test_a_completion_never_writes_a_special_token_as_text(served: Served) -> None:
+    """The embedded model continues this prompt with <start_of_image> (a marker token
+    that renders as its text) again and again: /v1/completions once sent it out."""
+    client = served.client()
+    prompt = "Look at this image: "
+    whole = client.completions.create(
+        model=served.model, prompt=prompt, max_tokens=12, temperature=0
+    )
+    streamed = "".join(
+        c.choices[0].text
+        for c in client.completions.create(
+            model=served.model, prompt=prompt, max_tokens=12, temperature=0, stream=True
+        )
+        if c.choices
+    )
+    for text in (whole.choices[0].text, streamed):
+        for special in ("<start_of_image>", "<end_of_image>", "<start_of_turn>", "<unused"):
+            assert special not in text, text
+
+
 def test_refusals_arrive_as_the_clients_exceptions_with_our_codes(served: Served) -> None:
     client = served.client()
     with pytest.raises(openai.NotFoundError) as unknown:

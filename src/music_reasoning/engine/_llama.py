@@ -15,10 +15,11 @@ import ctypes
 import logging
 import math
 import os
+import re
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,59 @@ class _Bans:
 
 _NO_BANS = _Bans()
 
+# Tokens that are never text, whatever a prompt asks: llama.cpp's control tokens
+# (<bos>, <pad>, <start_of_turn>, ...), unknown and unused ones (<unused0>..).  They
+# render to nothing, so sampling one wastes a step or (<start_of_turn>) derails the
+# answer; end-of-generation tokens are kept, they end the answer.
+_NEVER_ATTRS = (
+    llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+    | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+    | llama_cpp.LLAMA_TOKEN_ATTR_UNUSED
+)
+# A "user-defined" token renders as its text, which is right for Gemma's runs of
+# spaces and newlines and its HTML tags, but some of them are model markers a tokenizer
+# config calls special and GGUF does not: <start_of_image>, <end_of_image>,
+# [multimodal] ("Look at this image: " made the embedded model write <start_of_image>
+# over and over).  A marker is a bracketed name with an underscore or pipes, or in
+# square brackets; <table>, <b>, <bbox> stay text.
+_MARKER_RE = re.compile(
+    rb"<\|[^\s<>]*\|>|</?[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+>|\[/?[A-Za-z][A-Za-z0-9_]*\]"
+)
+_TEXT_CONTROL_BYTES = frozenset(b"\t\n\r")
+
+
+def never_sampled(
+    attrs: Sequence[int], piece: Callable[[int], bytes], is_eog: Callable[[int], bool]
+) -> np.ndarray:
+    """The ids of tokens that may never be sampled: they are no text to show.
+
+    ``attrs`` holds each token's llama.cpp attribute bits (``llama_vocab_get_attr``).
+    Banned: control, unknown and unused tokens; user-defined tokens whose text is a
+    model marker (:data:`_MARKER_RE`); byte tokens of an ASCII control character
+    other than tab, newline and return (a NUL in an answer).  End-of-generation tokens
+    are never banned.  The array is computed once per model and applied per step with
+    one fancy-indexed assignment (:meth:`LlamaBackend.sample`).
+    """
+    user, byte = llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED, llama_cpp.LLAMA_TOKEN_ATTR_BYTE
+    ids: list[int] = []
+    for token, attr in enumerate(attrs):
+        if attr & _NEVER_ATTRS:
+            pass
+        elif attr & user:
+            if not _MARKER_RE.fullmatch(piece(token)):
+                continue
+        elif attr & byte:
+            text = piece(token)
+            if len(text) != 1 or not (text[0] < 0x20 or text[0] == 0x7F):
+                continue
+            if text[0] in _TEXT_CONTROL_BYTES:
+                continue
+        else:
+            continue
+        if not is_eog(token):
+            ids.append(token)
+    return np.array(ids, dtype=np.intp)
+
 
 class _Sampler:
     """One sequence's sampler: llama.cpp's native chain, the repeat penalty and bans.
@@ -253,6 +307,10 @@ class LlamaBackend:
         self.bos_token = int(llama_cpp.llama_vocab_bos(self._vocab))
         self.metadata: dict[str, str] = self._model.metadata()
         self._piece = ctypes.create_string_buffer(256)
+        get_attr = llama_cpp.llama_vocab_get_attr
+        self._never = never_sampled(
+            [get_attr(self._vocab, t) for t in range(self._n_vocab)], self.piece, self.is_eog
+        )
         self._bans_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], _Bans] = {}
         self._forms_cache: dict[str, tuple[tuple[int, ...], ...]] = {}  # a word's tokens
         self._extended_cache: dict[int, tuple[int, ...]] = {}
@@ -446,6 +504,8 @@ class LlamaBackend:
     def sample(self, sampler: _Sampler, index: int) -> int:
         """Sample a token from the logits at batch ``index`` and record it in the chain."""
         logits = llama_cpp.llama_get_logits_ith(self._ctx.ctx, index)
+        array = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+        array[self._never] = -math.inf  # control tokens and markers: never text
         if sampler.penalty != 1.0:
             for token in set(sampler.recent):
                 value = logits[token]
@@ -456,13 +516,12 @@ class LlamaBackend:
             for token in banned:
                 logits[token] = -math.inf
             if only is not None:  # a banned word that may go on only into an allowed one
-                array = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
                 kept = array[list(only)].copy()
                 if np.isfinite(kept).any():  # else nothing may follow: leave it to the verifier
                     array[:] = -math.inf
                     array[list(only)] = kept
         if sampler.chain is None:  # greedy: the arg-max, without copying 262k candidates
-            token = int(np.ctypeslib.as_array(logits, shape=(self._n_vocab,)).argmax())
+            token = int(array.argmax())
         else:
             token = int(llama_cpp.llama_sampler_sample(sampler.chain.sampler, self._ctx.ctx, index))
         sampler.recent.append(token)

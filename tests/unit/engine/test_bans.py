@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from music_reasoning.config import load_settings
-from music_reasoning.engine._llama import _Bans
+from music_reasoning.engine._llama import _Bans, never_sampled
 from music_reasoning.engine.local import LocalEngine
 from music_reasoning.params import GenerationParams
 
@@ -33,6 +33,40 @@ def test_a_banned_word_that_begins_an_allowed_one_may_only_go_on_into_it() -> No
     bans = _Bans(only={(SPACE_F,): (SHARP,)}, lengths=(1,))
     assert bans.ids([SPACE_F]) == ([], (SHARP,))
     assert bans.ids([SPACE_F, SHARP]) == ([], None)
+
+
+# llama.cpp's token attribute bits (llama_token_attr)
+UNKNOWN, UNUSED, NORMAL, CONTROL, USER, BYTE = 1, 2, 4, 8, 16, 32
+VOCAB: list[tuple[int, bytes, bool]] = [  # (attributes, text, end of generation)
+    (CONTROL, b"", False),  # 0 <pad>
+    (CONTROL, b"", True),  # 1 <eos>: ends the answer, so never banned
+    (CONTROL, b"", False),  # 2 <start_of_turn>
+    (UNKNOWN, b"", False),  # 3 <unk>
+    (UNUSED | CONTROL, b"", False),  # 4 <unused0>
+    (NORMAL, b" chord", False),  # 5
+    (USER, b"<start_of_image>", False),  # 6: a marker rendered as text
+    (USER, b"[multimodal]", False),  # 7
+    (USER, b"<|image|>", False),  # 8
+    (USER, b"<table>", False),  # 9: formatting stays text
+    (USER, b"</b>", False),  # 10
+    (USER, b"\n\n", False),  # 11
+    (BYTE, b"\x00", False),  # 12: a NUL is no text
+    (BYTE, b"\x1b", False),  # 13
+    (BYTE, b"\n", False),  # 14
+    (BYTE, b"\xe2", False),  # 15: part of a UTF-8 character
+    (CONTROL | USER, b"", True),  # 16 </s>: end of generation
+    (NORMAL, b"<start_of_image>", False),  # 17: ordinary text that looks like one
+]
+
+
+def test_tokens_that_are_no_text_are_never_sampled_but_end_of_generation_is() -> None:
+    never = never_sampled(
+        [attr for attr, _, _ in VOCAB],
+        piece=lambda token: VOCAB[token][1],
+        is_eog=lambda token: VOCAB[token][2],
+    )
+    assert never.tolist() == [0, 2, 3, 4, 6, 7, 8, 12, 13]
+    assert never.dtype.kind == "i"  # an index array, applied per step in one assignment
 
 
 class RecordingBackend(FakeBackend):
