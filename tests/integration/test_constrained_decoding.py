@@ -88,3 +88,23 @@ def test_a_grounded_answer_names_no_note_outside_the_chord(engine: LocalEngine) 
     text = engine.complete("The notes of the D major chord are D,", params, raw=True).text
     names = {n for n in extract_claims(text).notes}
     assert names <= {"D", "F#", "Gb", "A", "Bbb"}
+
+
+def _writable(backend: LlamaBackend, bans: object, text: str) -> bool:
+    """Whether every token of ``text`` may follow the ones before it under ``bans``."""
+    tokens = backend.tokenize(text, add_special=False)
+    for i, token in enumerate(tokens):
+        banned, only = bans.ids(tokens[:i])  # type: ignore[attr-defined]
+        if token in banned or (only is not None and token not in only):
+            return False
+    return True
+
+
+def test_a_seventh_interval_stays_writable_where_its_chord_type_is_banned(
+    backend: LlamaBackend,
+) -> None:
+    words = word_constraint(chord_facts(build_chord("C7")))
+    bans = backend.bans(words.banned, words.allowed)
+    assert _writable(backend, bans, " It has a minor seventh above the root.")
+    assert not _writable(backend, bans, " It is a minor seventh chord.")
+    assert not _writable(backend, bans, " It is a minor chord.")

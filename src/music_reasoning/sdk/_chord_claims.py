@@ -21,16 +21,20 @@ _DESCRIPTION_RE = re.compile(
     rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:an? |the )(?:{_NOTE} )?"
     r"(?P<words>(?:[A-Za-z][\w-]* ){0,3}?)(?P<noun>chord|triad)\b"
 )
-_ROOT_RE = re.compile(rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:its|the|a) root\b(?! of)")
+_NOT_A_ROOT_CLAIM = r"(?![\s-]position)(?! of)"  # "a root-position chord", "the root of"
+_ROOT_RE = re.compile(
+    rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:its|the|a) root\b{_NOT_A_ROOT_CLAIM}"
+)
 # "A major seventh chord with the notes A, C#, E and G# is a root": a chord is no root
 _CHORD_IS_ROOT_RE = re.compile(
-    rf"\b(?:chord|triad)(?: with the notes {_NOTE}(?:(?:, | and ){_NOTE})*)?"
-    r" is (?:a|the|its) root\b(?! of)"
+    rf"\b(?:chord|triad) with the notes {_NOTE}(?:(?:, | and ){_NOTE})*"
+    rf" is (?:a|the|its) root\b{_NOT_A_ROOT_CLAIM}"
 )
 # "Fm major": a chord symbol whose quality the next word contradicts
 _SYMBOL_THEN_QUALITY_RE = re.compile(
     rf"(?<![\w#/])(?P<sym>{_NOTE}{_SUFFIX})(?![\w#/+°ø]) (?P<word>major|minor)\b"
-    r"(?! (?:seventh|7th|ninth|third|second|sixth|key|scale|mode))"
+    r"(?![ -](?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|ninth|eleventh"
+    r"|thirteenth|interval|key|scale|mode)\b)"
 )
 _FIRST_SYMBOL_RE = re.compile(rf"(?<![\w#/])({_SYMBOL})(?![\w#/+°ø])")
 _SEVENTHS = ("m7", "M7", "d7")
@@ -59,12 +63,16 @@ def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
         pair = {word, after}
         if pair & _TRIAD_QUALITIES and pair & _ALTERED_QUALITIES and then not in ("seventh", "7th"):
             return f"{word} {after}"
-        if pair & _TRIAD_QUALITIES and "dominant" in pair:  # "a major dominant seventh chord"
-            return f"{word} {after}"
+        if pair == {"major", "dominant"}:  # "a major dominant seventh chord"
+            return f"{word} {after}"  # ("a minor dominant" is v in minor: asks M3 below)
         if word in _SIZE_WORDS:
             return word
         if i + 2 == len(words) and after in _INTERVAL_SIZES and word in _INTERVAL_QUALITIES:
-            return f"{word} {after}"  # "a major third chord"
+            # "a major third chord"; but C5 is "a perfect fifth chord", Caug "an augmented
+            # fifth chord": named by the interval they are built on
+            named = {"perfect fifth": "P5", "augmented fifth": "A5"}.get(f"{word} {after}")
+            if named is None or named not in has:
+                return f"{word} {after}"
         if word == "major" and after in ("seventh", "7th"):
             ok = "M7" in has
         elif word == "minor" and after in ("seventh", "7th"):

@@ -39,9 +39,11 @@ _NOT_DEGREE = (
     r"|chords))(?![\w-])"
 )
 _DEGREE_RES = (
-    # "C is the tonic", "G, the dominant", "B (the leading tone)", "and E the tonic"
+    # "C is the tonic", "G, the dominant", "B (the leading tone)", "and E the tonic"; not
+    # "In C the dominant is G" (the degree is the subject of the next clause)
     re.compile(
         rf"{_BARE_NOTE}(?:,| is| \(|, which is|) the {_ALTER}{_DEGREE}"
+        r"(?! (?:(?:note|degree|tone|pitch|chord|triad) )?is\b)"
         rf"(?: (?:note|degree|tone|pitch|chord|triad))?{_NOT_DEGREE}",
     ),
     # "the tonic C", "the dominant is G", "the leading tone, B"
@@ -94,6 +96,8 @@ def _degrees(sentence: str, facts: Facts) -> Iterator[str]:
         (m.start(), m.group(1), m.group(2), m.group(3))
         for m in first.finditer(sentence)
         if not _LISTED_RE.search(sentence[: m.start()])  # "the subdominant F, the dominant G"
+        # a bare space only in "..., and E the tonic" ("from B to C the leading tone ...")
+        and (not sentence.startswith(" the ", m.end(1)) or sentence[: m.start()].endswith("and "))
     ]
     claims += [(m.start(), m.group(3), m.group(1), m.group(2)) for m in second.finditer(sentence)]
     for start, note, alter, degree in claims:
@@ -120,8 +124,31 @@ def _degrees(sentence: str, facts: Facts) -> Iterator[str]:
         root = _root(item, facts)
         if root is None or "/" in item:
             continue
-        if _base(degree) not in _degree_names(facts.degrees, root):
-            yield f"calls {item} the {degree}; in {_key_name(facts)} it is not"
+        if _base(degree) in _degree_names(facts.degrees, root):
+            continue
+        if _degree_elsewhere(sentence, item, root, _base(degree)):
+            continue
+        yield f"calls {item} the {degree}; in {_key_name(facts)} it is not"
+
+
+_OTHER_SYMBOL_RE = re.compile(rf"(?<![\w#/])({_SYMBOL})(?![\w#/+°ø])(?! (?:major|minor))")
+
+
+def _degree_elsewhere(sentence: str, item: str, root: int, degree: str) -> bool:
+    """Whether the chord is that degree of a key the sentence names ("in G major, the
+    dominant D7") or of another chord in it as a tonic ("the dominant E7 pulls to Am",
+    "Em is tonicised by the dominant B7"); numerals do not count ("the ii chord pulls
+    back to the dominant B7" in D major stays false)."""
+    keys = [(m.group(1), m.group(2)) for m in _KEY_IN_RE.finditer(sentence)]
+    for m in _OTHER_SYMBOL_RE.finditer(sentence):
+        chord = _chord(m.group(1)) if m.group(1) != item else None
+        if chord is not None:
+            keys.append((chord.root, "minor" if "m3" in chord.intervals else "major"))
+    for tonic, mode in keys:
+        info = _scale_degrees(tonic, mode)
+        if info is not None and degree in _degree_names(info, root):
+            return True
+    return False
 
 
 def _context_degrees(other: _Subject, facts: Facts) -> frozenset[tuple[int, str]] | None:
@@ -199,9 +226,9 @@ _FUNCTION_RES = (
 
 # "the ii-V-I pattern is dominant": a function belongs to a chord, not to a sequence of them
 _SEQUENCE_FUNCTION_RE = re.compile(
-    r"\b(pattern|progression|cadence|turnaround|sequence)s? (?:is|are|has|have|plays|serves)"
-    rf"(?: an?| the)? {_FUNCTION}(?: function| role)?"
-    r"(?! (?:seventh|7th|ninth|chord|of|in|key|area|region))(?![\w-])",
+    r"\b(pattern|progression|cadence|turnaround|sequence)s? (?:is|are)"
+    rf"(?: an?| the)? {_FUNCTION}(?: function| role)?+"
+    r"(?=\s*(?:[.;!?]|$))",  # the whole predicate: not "is dominant to tonic", "is tonic, ..."
     re.IGNORECASE,
 )
 

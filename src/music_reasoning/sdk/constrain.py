@@ -16,10 +16,11 @@ What is banned, for a subject's :class:`~.facts.Facts`:
   verifier does (without figures); a bare ``I``, ``i`` or ``v`` only after a dash
   (``-I``), as the verifier reads them only in dashed sequences;
 * "X major" / "X minor" where X is an allowed note but not a key or chord of the facts;
-* for a chord, "a minor" (and "a major", "a diminished", "an augmented") where the chord
-  lacks that quality's interval ("Caug is a minor augmented chord"); pairs that name no
-  chord's quality ("a minor diminished", "a major augmented", "a major dominant"); and
-  "a minor seventh" (major, diminished, dominant) where the chord has no such seventh.
+* for a chord, the descriptions in words the verifier refuses for it: "a minor" (and "a
+  major", "a diminished", "an augmented") where the chord lacks that quality's interval
+  ("Caug is a minor augmented chord"), pairs that name no chord's quality ("a minor
+  diminished", "a major augmented", "a major dominant"), and "a minor seventh chord"
+  (major, dominant, diminished) where it is not one ("Dm is a minor seventh chord").
 
 ``allowed_words`` lists what must stay writable where a banned word is its beginning
 (``F`` banned and ``F#`` allowed in D major; "D minor" banned, "D minor seventh" fine
@@ -34,10 +35,10 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from music_reasoning.errors import MusicReasoningError
+from music_reasoning.sdk._chord_claims import _wants
+from music_reasoning.sdk._claim_text import _chord
 from music_reasoning.sdk.facts import Facts
 from music_reasoning.sdk.verify import chord_sound
-from music_reasoning.theory import build_chord
 from music_reasoning.theory.notes import pitch_class
 
 __all__ = ["WordConstraint", "constraint_enabled", "word_constraint"]
@@ -129,41 +130,40 @@ def _constraint(facts: Facts) -> WordConstraint:
             banned.append(f"{root} {kind}")
             allowed += [f"{root} {q}" for q in facts.qualities if q.startswith(kind + " ")]
     if facts.kind == "chord":
-        banned += _wrong_qualities(facts.subject)
+        wrong, right = _qualities(facts.subject)
+        banned += wrong
+        allowed += right
     return WordConstraint(tuple(dict.fromkeys(banned)), tuple(dict.fromkeys(allowed)))
 
 
-#: A chord's description in words, and the interval each quality word asks for.
-_QUALITY_NEEDS = (("major", "M3"), ("minor", "m3"), ("diminished", "d5"), ("augmented", "A5"))
+#: Descriptions of a chord in words, asked of the verifier's reader (``_wants``).
+_QUALITY_WORDS = ("major", "minor", "diminished", "augmented")
+_QUALITY_PAIRS = ("minor diminished", "major diminished", "major augmented", "minor augmented")
+_SEVENTHS = ("minor seventh", "major seventh", "dominant seventh", "diminished seventh")
+#: The interval each seventh's name also names ("C7 has a minor seventh, Bb").
+_SEVENTH_INTERVAL = {"minor": "m7", "major": "M7", "diminished": "d7"}
 
 
-def _wrong_qualities(symbol: str) -> list[str]:
-    """ "a minor" for Caug, "a major" for Csus4: a description of the chord in words
-    whose quality it lacks ("Caug is a minor augmented chord")."""
-    try:
-        intervals = set(build_chord(symbol).intervals)
-    except MusicReasoningError:
-        return []
-    out = []
-    for word, needs in _QUALITY_NEEDS:
-        if needs not in intervals:
-            article = "an" if word[0] in "aeiou" else "a"
-            out.append(f"{article} {word}")
-    # "Cdim is a minor diminished chord": a pair that names no quality (the verifier's)
-    for altered in ("diminished", "augmented", "dominant"):
-        if altered == "dominant" or {"d5" if altered == "diminished" else "A5"} & intervals:
-            out += [f"a major {altered}", f"a minor {altered}"]
-    # "Dm is a minor seventh chord": a seventh the chord does not have ("a minor seventh"
-    # stays writable where the interval is there: "C7 has a minor seventh, Bb")
-    for word, seventh in _SEVENTH_NEEDS:
-        if not seventh <= intervals:
-            out.append(f"a {word} seventh")
-    return out
+def _qualities(symbol: str) -> tuple[list[str], list[str]]:
+    """(banned, allowed) descriptions of a chord in words: the ones the verifier refuses
+    for it ("Caug is a minor augmented chord", "Dm is a minor seventh chord"), decided by
+    the verifier's own reader, so the two never drift apart.
 
-
-_SEVENTH_NEEDS = (
-    ("minor", {"m7"}),
-    ("major", {"M7"}),
-    ("diminished", {"d7"}),
-    ("dominant", {"M3", "m7"}),
-)
+    A quality word or pair is banned bare ("a minor" for Caug); a seventh only as the
+    chord's type ("a minor seventh chord"), and "a minor seventh" stays writable where
+    the chord has that interval, even when "a minor" is banned ("C7 has a minor
+    seventh")."""
+    chord = _chord(symbol)
+    if chord is None:
+        return [], []
+    banned: list[str] = []
+    allowed: list[str] = []
+    for phrase in (*_QUALITY_WORDS, *_QUALITY_PAIRS, "major dominant"):
+        if _wants(phrase.split(), "chord", chord) is not None:
+            banned.append(f"{'an' if phrase[0] in 'aeiou' else 'a'} {phrase}")
+    for phrase in _SEVENTHS:
+        if _wants(phrase.split(), "chord", chord) is not None:
+            banned += [f"a {phrase} chord", f"a {phrase} triad"]
+        if _SEVENTH_INTERVAL.get(phrase.split()[0]) in chord.intervals:
+            allowed.append(f"a {phrase}")
+    return banned, allowed

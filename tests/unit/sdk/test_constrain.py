@@ -35,15 +35,31 @@ def test_g7_bans_notes_outside_it_but_never_its_own_or_the_article() -> None:
         # a pair that names no quality, though each word fits (a second audit's finding)
         ("Cdim", {"a minor diminished", "a major diminished"}, {"a minor", "a diminished"}),
         ("Ebaug", {"a major augmented", "a minor augmented"}, {"a major", "an augmented"}),
-        # a seventh the chord lacks, though "a minor seventh" names C7's own interval
-        ("Dm", {"a minor seventh", "a major seventh", "a dominant seventh"}, {"a minor"}),
-        ("C7", {"a major seventh", "a major dominant"}, {"a minor seventh", "a dominant seventh"}),
-        ("Cmaj7", {"a minor seventh", "a dominant seventh"}, {"a major seventh", "a major"}),
+        # a seventh chord the chord is not ("Dm is a minor seventh chord")
+        ("Dm", {"a minor seventh chord", "a dominant seventh chord"}, {"a minor"}),
+        ("C7", {"a minor seventh chord", "a major dominant"}, {"a dominant seventh chord"}),
+        ("Cmaj7", {"a minor seventh chord", "a dominant seventh chord"}, {"a major"}),
     ],
 )
 def test_a_chord_bans_the_qualities_it_lacks(symbol: str, banned: set[str], kept: set[str]) -> None:
     words = set(word_constraint(chord_facts(build_chord(symbol))).banned)
     assert banned <= words and not kept & words
+
+
+@pytest.mark.parametrize(
+    ("symbol", "writable"),
+    [
+        ("C7", "a minor seventh"),  # "C7 has a minor seventh, Bb", though "a minor" is banned
+        ("Cm", "a minor seventh"),  # "adding a minor seventh makes Cm7": not its type
+        ("CmM7", "a major seventh"),  # its interval, though "a major" is banned
+    ],
+)
+def test_a_seventh_as_an_interval_stays_writable(symbol: str, writable: str) -> None:
+    words = word_constraint(chord_facts(build_chord(symbol)))
+    begun = [b for b in words.banned if writable.startswith(b + " ")]
+    assert writable not in words.banned
+    assert not begun or writable in words.allowed  # a banned start may go on into it
+    assert symbol != "C7" or "a minor seventh chord" in words.banned  # C7's type it is not
 
 
 def test_a_progression_bans_numerals_outside_it() -> None:

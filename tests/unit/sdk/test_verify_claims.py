@@ -310,7 +310,7 @@ def test_function_regression() -> None:
     caught("Am is vi (dominant).", progression("C G Am F"))
     # a model answer marked verified (grounding version 6): a pattern given a function
     caught("In F major seventh chord, the ii-V-I (jazz) pattern is dominant.", chord("Fmaj7"))
-    caught("The progression has a tonic function.", progression("C F G C"))
+    caught("The progression is tonic.", progression("C F G C"))
     ok("The progression is in the dominant key; the cadence has a dominant seventh.", chord("G7"))
 
 
@@ -772,3 +772,49 @@ def test_a_garbled_chord_name_and_a_note_measured_against_a_chord() -> None:
     facts = chord_facts(info).widened(teach_chord(info, "intermediate"))
     caught("Eb is a semitone lower than Ebsus4.", facts)
     ok("Go to Ab, then back: Be it so, Do it.", chord("Ab"))
+
+
+# ------------------------------------------- true sentences the grounding-7 readers let be
+
+C_WITH_SECONDARIES = ("C E7 Am F G7 C", "C major")
+
+
+@pytest.mark.parametrize(
+    ("text", "chords", "key"),
+    [
+        # a reviewer's counter-examples to the degree, function and root readers
+        ("In C the dominant is G.", "C F G7 C", "C major"),
+        ("In the key of A the dominant is E.", "A D E7 A", "A major"),
+        ("In the key of A, the dominant is E.", "A D E7 A", "A major"),
+        ("For a song in D the dominant chord is A7.", "D G A7 D", "D major"),
+        ("When the melody moves from B to C the leading tone resolves.", "C F G7 C", "C major"),
+        ("E7 is the V7/vi: the dominant E7 pulls to Am.", *C_WITH_SECONDARIES),
+        ("Am is approached by the dominant E7, a secondary dominant.", *C_WITH_SECONDARIES),
+        ("D7 is the V7/V: in G major the dominant is D7.", "C D7 G7 C", "C major"),
+        ("Em is briefly tonicised by the dominant B7 that precedes it.", "D B7 Em A7 D", "D major"),
+        ("The ii-V-I progression has a predominant, a dominant and a tonic.", "Dm7 G7 Cmaj7", None),
+        ("An authentic cadence is dominant to tonic.", "Dm7 G7 Cmaj7", None),
+        ("This progression is tonic, subdominant, dominant, tonic.", "C F G C", None),
+        ("The progression has the tonic C at each end.", "C F G C", None),
+    ],
+)
+def test_true_sentences_about_degrees_and_functions_pass(
+    text: str, chords: str, key: str | None
+) -> None:
+    ok(text, progression(chords, key))
+
+
+@pytest.mark.parametrize(
+    ("symbol", "text"),
+    [
+        ("C", "The note that names the chord is its root."),
+        ("C", "The lowest note of a root-position triad is the root."),
+        ("G7", "In a root-position chord, the bass note of the chord is the root."),
+        ("C", "The C major chord is a root-position triad."),
+        ("G7", "G7 is a root-position chord when G is in the bass."),
+        ("C5", "C5 is a perfect fifth chord."),
+        ("Caug", "Caug is an augmented fifth chord."),
+    ],
+)
+def test_true_sentences_about_roots_and_names_pass(symbol: str, text: str) -> None:
+    ok(text, chord(symbol))
