@@ -21,6 +21,12 @@ _DESCRIPTION_RE = re.compile(
     rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:an? |the )(?:{_NOTE} )?"
     r"(?P<words>(?:[A-Za-z][\w-]* ){0,3}?)(?P<noun>chord|triad)\b"
 )
+# "Dm is a minor seventh with the notes D, F and A": the chord's type without "chord"
+# (not "C to Bb is a minor seventh": an interval, see _qualities)
+_ELIDED_RE = re.compile(
+    rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is an? (?P<words>(?:[A-Za-z][\w-]* ){{0,2}}?)"
+    r"(?P<noun>seventh)(?=,? with\b|[.;]|$)"
+)
 _NOT_A_ROOT_CLAIM = r"(?![\s-]position)(?! of)"  # "a root-position chord", "the root of"
 _ROOT_RE = re.compile(
     rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:its|the|a) root\b{_NOT_A_ROOT_CLAIM}"
@@ -29,6 +35,15 @@ _ROOT_RE = re.compile(
 _CHORD_IS_ROOT_RE = re.compile(
     rf"\b(?:chord|triad) with the notes {_NOTE}(?:(?:, | and ){_NOTE})*"
     rf" is (?:a|the|its) root\b{_NOT_A_ROOT_CLAIM}"
+)
+# "A diminished chord with the notes A, C and Eb is a minor seventh": the facts' chord
+_LISTED_IS_RE = re.compile(
+    rf"\b(?:chord|triad) with the notes {_NOTE}(?:(?:, | and ){_NOTE})* is an? "
+    r"(?P<words>(?:[A-Za-z][\w-]* ){0,2}?)(?P<noun>seventh|chord|triad)\b"
+)
+# "Edm7 is its root", "ab is its root", "It is its root" (not "the chord is its root")
+_NOT_A_NOTE_ROOT_RE = re.compile(
+    rf"(?<![\w#/])([A-G][\w#]*|[a-g][#b]?|It|it)(?![\w#]) is its root\b{_NOT_A_ROOT_CLAIM}"
 )
 # "Fm major": a chord symbol whose quality the next word contradicts
 _SYMBOL_THEN_QUALITY_RE = re.compile(
@@ -103,7 +118,19 @@ def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
 def _qualities(sentence: str, facts: Facts) -> Iterator[str]:
     """ "Caug is a minor augmented chord": each quality word must fit the chord."""
     own = _chord(facts.subject) if facts.kind == "chord" else None
-    for m in _DESCRIPTION_RE.finditer(sentence):
+    elided = [
+        m
+        for m in _ELIDED_RE.finditer(sentence)
+        if not re.search(r"\b(?:to|and|from|between)\s+$", sentence[: m.start()])
+    ]
+    if own is not None:
+        for m in _LISTED_IS_RE.finditer(sentence):
+            words = m.group("words").lower().split()
+            wrong = _wants(words, m.group("noun"), own)
+            if wrong is not None:
+                said = " ".join([*words, m.group("noun")])
+                yield f"calls {own.name} a {said}; it is {own.name} ({' '.join(own.intervals)})"
+    for m in [*_DESCRIPTION_RE.finditer(sentence), *elided]:
         chord = _chord(m.group("sym"))
         if own is not None and m.group("sym") == own.root and own.name != own.root:
             # "Db is a suspended fourth chord" about Dbsus4: the symbol Db is a major triad
@@ -124,6 +151,9 @@ def _roots(sentence: str, facts: Facts) -> Iterator[str]:
     called a root; a chord symbol called major or minor against its own quality."""
     for m in _CHORD_IS_ROOT_RE.finditer(sentence):
         yield f"calls a chord a root ({m.group(0)!r}); a root is a note"
+    for m in _NOT_A_NOTE_ROOT_RE.finditer(sentence):
+        if not re.fullmatch(_NOTE, m.group(1)):  # "Edm7 is its root", "It is its root"
+            yield f"calls {m.group(1)} its root; a root is a note"
     for m in _SYMBOL_THEN_QUALITY_RE.finditer(sentence):
         chord = _chord(m.group("sym"))
         third = "M3" if m.group("word") == "major" else "m3"

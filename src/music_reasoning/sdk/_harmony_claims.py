@@ -136,11 +136,12 @@ _OTHER_SYMBOL_RE = re.compile(rf"(?<![\w#/])({_SYMBOL})(?![\w#/+°ø])(?! (?:maj
 
 def _degree_elsewhere(sentence: str, item: str, root: int, degree: str) -> bool:
     """Whether the chord is that degree of a key the sentence names ("in G major, the
-    dominant D7") or of another chord in it as a tonic ("the dominant E7 pulls to Am",
-    "Em is tonicised by the dominant B7"); numerals do not count ("the ii chord pulls
-    back to the dominant B7" in D major stays false)."""
+    dominant D7") or, where it names none, of another chord in it as a tonic ("the
+    dominant E7 pulls to Am", "Em is tonicised by the dominant B7"); numerals do not
+    count ("the ii chord pulls back to the dominant B7" in D major stays false, and so
+    does "In D major, B7 is the dominant and Em is the ii chord")."""
     keys = [(m.group(1), m.group(2)) for m in _KEY_IN_RE.finditer(sentence)]
-    for m in _OTHER_SYMBOL_RE.finditer(sentence):
+    for m in [] if keys else _OTHER_SYMBOL_RE.finditer(sentence):  # a named key decides
         chord = _chord(m.group(1)) if m.group(1) != item else None
         if chord is not None:
             keys.append((chord.root, "minor" if "m3" in chord.intervals else "major"))

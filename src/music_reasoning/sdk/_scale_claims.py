@@ -122,7 +122,8 @@ _LISTED = rf"{_NOTE}(?:{_SUFFIX})?[a-z]*"  # "Dbs": a word where a note belongs 
 _NOTE_LIST = rf"{_LISTED}(?![\w#])(?:(?:,? and |, |-|\u2013| ){_LISTED}(?![\w#]))+"
 _LIST_RE = re.compile(
     r"(?:(?:its|the) (?:notes|pitches|tones) (?:are|:)|(?:has|contains|uses|holds|is made of|"
-    r"(?:chord|scale|triad|mode),? with) "
+    r"(?:chord|scale|triad|mode|seventh|sixth|ninth|major|minor|diminished|augmented|"
+    r"suspended|fourth|second|dominant),? with) "
     r"(?:the |its )?(?:notes|pitches|tones):?|consists of(?: the notes)?|"
     r"(?:is )?made up of(?: the notes)?|is spelled|"
     r"(?:scale|chord|triad|mode) is|(?:scale|chord|triad|mode) ?:)"

@@ -149,9 +149,10 @@ def _qualities(symbol: str) -> tuple[list[str], list[str]]:
     for it ("Caug is a minor augmented chord", "Dm is a minor seventh chord"), decided by
     the verifier's own reader, so the two never drift apart.
 
-    A quality word or pair is banned bare ("a minor" for Caug); a seventh only as the
-    chord's type ("a minor seventh chord"), and "a minor seventh" stays writable where
-    the chord has that interval, even when "a minor" is banned ("C7 has a minor
+    A quality word or pair is banned bare ("a minor" for Caug), and so is a seventh
+    the chord lacks ("a minor seventh" for Dm); where it has the interval but is not
+    that chord ("a minor seventh" of C7), only "a minor seventh chord" is banned, and
+    "a minor seventh" stays writable even when "a minor" is banned ("C7 has a minor
     seventh")."""
     chord = _chord(symbol)
     if chord is None:
@@ -162,8 +163,11 @@ def _qualities(symbol: str) -> tuple[list[str], list[str]]:
         if _wants(phrase.split(), "chord", chord) is not None:
             banned.append(f"{'an' if phrase[0] in 'aeiou' else 'a'} {phrase}")
     for phrase in _SEVENTHS:
-        if _wants(phrase.split(), "chord", chord) is not None:
-            banned += [f"a {phrase} chord", f"a {phrase} triad"]
+        wrong = _wants(phrase.split(), "chord", chord) is not None
         if _SEVENTH_INTERVAL.get(phrase.split()[0]) in chord.intervals:
-            allowed.append(f"a {phrase}")
+            allowed.append(f"a {phrase}")  # the interval is there
+            if wrong:
+                banned += [f"a {phrase} chord", f"a {phrase} triad"]
+        elif wrong:  # "Dm is a minor seventh": without the noun the verifier still reads it
+            banned.append(f"a {phrase}")
     return banned, allowed

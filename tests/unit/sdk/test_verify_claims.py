@@ -619,6 +619,14 @@ def test_a_formula_given_as_the_whole_must_be_whole() -> None:
         ("Cmaj7", "Cmaj7 is a root."),
         # marked verified by grounding version 7 before this reader (a fourth audit)
         ("D7", "D7 is a major dominant seventh chord with the notes D, F#, A and C."),
+        # written when the constraint banned only "a minor seventh chord" (the noun dropped)
+        ("Dm", "Dm is a minor seventh with the notes D, F and A, and D is its root."),
+        ("Bdim", "Bdim is a diminished seventh with the notes B, D and F, and B is its root."),
+        ("Gdim", "Gdim is a minor seventh, with the notes G, Bb and Db."),
+        ("Dbm", "Db is a minor seventh with the notes Dbm, Bb and Ab."),
+        ("D7", "D7 is a dominant seventh with the notes D, F#, A and C. It is its root."),
+        ("Edim7", "Edim7 has the notes E, G, Bb and Db, and Edm7 is its root."),
+        ("Adim", "A diminished chord with the notes A, C and Eb is a minor seventh."),
     ],
 )
 def test_a_chord_described_as_what_it_is_not(symbol: str, false: str) -> None:
@@ -645,6 +653,8 @@ def test_a_chord_described_as_what_it_is_not(symbol: str, false: str) -> None:
         ("C6", "C6 is a major sixth chord with the notes C, E, G and A."),
         ("Cm6", "Cm6 is a minor sixth chord with the notes C, Eb, G and A."),
         ("Esus4", "Esus4 is a suspended fourth chord: E, A and B, a perfect fourth above E."),
+        ("C7", "C7 is a dominant seventh with the notes C, E, G and Bb; C to Bb is a minor 7th."),
+        ("C7", "C7 has the notes C, E, G and Bb: from C to Bb is a minor seventh."),
     ],
 )
 def test_a_chord_described_as_what_it_is(symbol: str, true: str) -> None:
@@ -692,6 +702,12 @@ def test_numerals_equated_with_what_they_are_not(chords: str, key: str, false: s
             "D major",
             "In D major, the ii chord pulls back to the dominant B7.",
             "In D major, B7 is the dominant of Em, the ii chord.",
+        ),
+        (
+            "D B7 Em",
+            "D major",
+            "In D major, B7 is the dominant and Em is the ii chord.",  # a named key decides
+            "B7 is the dominant that pulls to Em.",
         ),
         (
             "C G7 C",
