@@ -32,6 +32,7 @@ import tomli_w
 import tomlkit
 
 from music_reasoning.errors import InvalidInputError, storage_error
+from music_reasoning.params import MAX_TIMEOUT
 
 __all__ = [
     "ENV_PREFIX",
@@ -143,14 +144,14 @@ _RANGES: dict[str, _Range] = {
     "n_parallel": _Range(1, 256),
     "n_threads": _Range(0, 512, note=" (0: tuned, as when unset)"),
     "n_gpu_layers": _Range(-1, 10_000, note=" (-1: all layers)"),
-    "timeout": _Range(0, _DAY, open=True),
+    "timeout": _Range(0, MAX_TIMEOUT, open=True),
     "max_prompt_chars": _Range(1, 10_000_000),
     "max_tokens_ceiling": _Range(1, 1 << 20),
     "max_turns": _Range(1, 1_000_000),
     "retries": _Range(0, 100),
-    "memory_budget_mb": _Range(0, 1 << 30, note=" (0: no cap, as when unset)"),
+    "memory_budget_mb": _Range(0, 1 << 30, note=" (0: three quarters of the RAM, as when unset)"),
     "keep_alive": _Range(0, 365 * _DAY, note=" (0: never unload)"),
-    "cloud_timeout": _Range(0, _DAY, open=True),
+    "cloud_timeout": _Range(0, MAX_TIMEOUT, open=True),
     "cache_max_entries": _Range(1, 1_000_000_000),
 }
 _TRUE = {"1", "true", "yes", "on"}

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 PRESETS: dict[str, float] = {"factual": 0.3, "creative": 0.5, "highly_creative": 0.7}
 DEFAULT_PRESET = "creative"
 DEFAULT_MAX_TOKENS = 150
-MAX_TIMEOUT = 7 * 24 * 3600.0  # a deadline further off overflows the clock's time_t
+MAX_TIMEOUT = 86_400.0  # a day: settings, server and calls share it
 DEFAULT_SEED = 42
 
 
@@ -200,7 +200,7 @@ def resolve_params(
         or not 0 < timeout <= MAX_TIMEOUT
     ):
         raise InvalidInputError(
-            f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:.0f} (a week), "
+            f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:.0f} (a day), "
             f"got {timeout!r}.",
             suggestion="Use e.g. timeout=30.",
         )

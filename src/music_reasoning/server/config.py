@@ -13,6 +13,7 @@ from typing import Any
 
 from music_reasoning.config import Settings, load_settings
 from music_reasoning.errors import InvalidInputError
+from music_reasoning.params import MAX_TIMEOUT
 
 __all__ = [
     "API_KEY_ENV",
@@ -71,7 +72,7 @@ class ServerConfig:
         _check_int("max_body_bytes", self.max_body_bytes, 1, 1 << 30)
         _check_int("max_tokens", self.max_tokens, 1, 1 << 20)
         _check_int("default_max_tokens", self.default_max_tokens, 1, self.max_tokens)
-        if isinstance(self.timeout, bool) or not 0 < self.timeout <= 24 * 3600:
+        if isinstance(self.timeout, bool) or not 0 < self.timeout <= MAX_TIMEOUT:
             raise InvalidInputError(
                 f"timeout must be a positive number of seconds up to a day, got {self.timeout!r}.",
                 suggestion="Use e.g. 30.",
