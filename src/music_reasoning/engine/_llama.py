@@ -225,6 +225,21 @@ def never_sampled(
     return np.array(ids, dtype=np.intp)
 
 
+def special_texts(attrs: Sequence[int], text: Callable[[int], bytes]) -> frozenset[str]:
+    """The texts the tokenizer turns into one control token wherever a prompt holds them
+    (``<start_of_turn>``, ``<end_of_turn>``): those of control and user-defined tokens
+    that look like markers.  A question that writes one could end its turn early and
+    speak for the model; :meth:`LlamaBackend.control_text_in` finds them."""
+    control, user = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL, llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    out = set()
+    for token, attr in enumerate(attrs):
+        if attr & (control | user):
+            raw = text(token)
+            if _MARKER_RE.fullmatch(raw) or (attr & control and raw.startswith((b"<", b"["))):
+                out.add(raw.decode("utf-8", errors="replace"))
+    return frozenset(out)
+
+
 class _Sampler:
     """One sequence's sampler: llama.cpp's native chain, the repeat penalty and bans.
 
@@ -308,8 +323,10 @@ class LlamaBackend:
         self.metadata: dict[str, str] = self._model.metadata()
         self._piece = ctypes.create_string_buffer(256)
         get_attr = llama_cpp.llama_vocab_get_attr
-        self._never = never_sampled(
-            [get_attr(self._vocab, t) for t in range(self._n_vocab)], self.piece, self.is_eog
+        attrs = [get_attr(self._vocab, t) for t in range(self._n_vocab)]
+        self._never = never_sampled(attrs, self.piece, self.is_eog)
+        self._special = tuple(
+            sorted(special_texts(attrs, lambda t: llama_cpp.llama_vocab_get_text(self._vocab, t)))
         )
         self._bans_cache: dict[tuple[tuple[str, ...], tuple[str, ...]], _Bans] = {}
         self._forms_cache: dict[str, tuple[tuple[int, ...], ...]] = {}  # a word's tokens
@@ -342,6 +359,12 @@ class LlamaBackend:
         if n < 0:
             raise InferenceError(f"Tokenizer failed on a text of {len(data)} bytes.")
         return list(buf[:n])
+
+    def control_text_in(self, text: str) -> str | None:
+        """The first control-token text (``<end_of_turn>``) written in ``text``, or None."""
+        if "<" not in text and "[" not in text:
+            return None
+        return next((t for t in self._special if t in text), None)
 
     def piece(self, token: int) -> bytes:
         """The bytes a token renders to (control tokens render to nothing)."""

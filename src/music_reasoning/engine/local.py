@@ -135,6 +135,24 @@ class _Loaded:
     announce_ms: list[float] = field(default_factory=list)  # load time for the next metrics
 
 
+def _refuse_control_text(backend: Any, question: str, history: Sequence[tuple[str, str]]) -> None:
+    """A question (or an earlier turn) that writes one of the model's control tokens would
+    be read as that token inside the template: refused, not passed on."""
+    find = getattr(backend, "control_text_in", None)
+    if find is None:
+        return
+    for text in (question, *(part for turn in history for part in turn)):
+        found = find(text)
+        if found is not None:
+            raise InvalidInputError(
+                f"The prompt contains {found!r}, which this model's tokenizer reads as a "
+                "control token (it could end the question's turn and speak for the model).",
+                suggestion=f"Remove {found!r} from the question (or ask in raw mode, where the "
+                "prompt is sent as written).",
+                details={"control_text": found},
+            )
+
+
 def _threads(settings: Settings) -> tuple[ThreadTuner | None, int]:
     """A fixed thread count when one is set; else a tuner starting from the free cores."""
     if settings.n_threads:
@@ -353,6 +371,8 @@ class LocalEngine:
         *,
         raw: bool = False,
     ) -> tuple[list[int], GenerationParams]:
+        if not raw:  # a raw prompt is the caller's own text, control tokens and all
+            _refuse_control_text(lo.backend, question, history)
         built = BuiltPrompt(question, ()) if raw else lo.builder.build(question, history)
         tokens = lo.backend.tokenize(built.text, add_special=True)
         if len(tokens) > 1 and tokens[0] == tokens[1] == lo.backend.bos_token:  # doubled BOS

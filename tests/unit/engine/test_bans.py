@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from music_reasoning.config import load_settings
-from music_reasoning.engine._llama import _Bans, never_sampled
+from music_reasoning.engine._llama import _Bans, never_sampled, special_texts
 from music_reasoning.engine.local import LocalEngine
 from music_reasoning.params import GenerationParams
 
@@ -67,6 +67,20 @@ def test_tokens_that_are_no_text_are_never_sampled_but_end_of_generation_is() ->
     )
     assert never.tolist() == [0, 2, 3, 4, 6, 7, 8, 12, 13]
     assert never.dtype.kind == "i"  # an index array, applied per step in one assignment
+
+
+def test_the_texts_a_prompt_may_not_write_are_its_control_and_marker_tokens() -> None:
+    texts = {
+        0: b"<start_of_turn>",
+        1: b"<start_of_image>",
+        2: b"<b>",
+        3: b"hello",
+        4: b"[multimodal]",
+        5: b"<unused0>",
+    }
+    attrs = [CONTROL, USER, USER, NORMAL, USER, CONTROL]
+    found = special_texts(attrs, lambda token: texts[token])
+    assert found == {"<start_of_turn>", "<start_of_image>", "[multimodal]", "<unused0>"}
 
 
 class RecordingBackend(FakeBackend):
