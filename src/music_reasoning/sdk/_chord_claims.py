@@ -61,6 +61,7 @@ _ALTERED_QUALITIES = frozenset({"diminished", "augmented"})
 _INTERVAL_SIZES = frozenset({"second", "third", "fourth", "fifth", "octave", "unison"})
 _INTERVAL_QUALITIES = _TRIAD_QUALITIES | _ALTERED_QUALITIES | {"perfect"}
 _SIZE_WORDS = frozenset({"semitone", "half-step", "whole-step"})
+_QUARTAL = frozenset({"P1", "P4", "m7", "m3"})  # C F Bb (Eb): stacked perfect fourths
 
 
 def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
@@ -72,6 +73,8 @@ def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
     "a semitone ... chord" a distance."""
     has = set(chord.intervals)
     seventh = any(i in has for i in _SEVENTHS)
+    words = " ".join(words).replace("half diminished", "half-diminished").split()
+    words = [w for w in words if w != "fully"]  # "fully diminished seventh"
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else noun
         then = words[i + 2] if i + 2 < len(words) else noun
@@ -81,6 +84,10 @@ def _wants(words: list[str], noun: str, chord: _Subject) -> str | None:
         if pair == {"major", "dominant"}:  # "a major dominant seventh chord"
             return f"{word} {after}"  # ("a minor dominant" is v in minor: asks M3 below)
         if word in _SIZE_WORDS:
+            return word
+        # "Asus4 is a fourth chord": a sus4 is no stack of fourths (C F Bb is)
+        suspended = i > 0 and words[i - 1] == "suspended"
+        if word == "fourth" and after == noun and not suspended and not has <= _QUARTAL:
             return word
         if i + 2 == len(words) and after in _INTERVAL_SIZES and word in _INTERVAL_QUALITIES:
             # "a major third chord"; but C5 is "a perfect fifth chord", Caug "an augmented

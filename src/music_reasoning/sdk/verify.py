@@ -80,9 +80,22 @@ _ALTERED = r"(?:raised|lowered|flat(?:ted)?|sharp(?:ened)?)"
 _NAME_RE = re.compile(
     rf"(?<![\w#/])({_NOTE}) (major|minor)(?![\w-])(?! {_INTERVALS})(?!,? with an? {_ALTERED}\b)"
 )
+#: Other names teachers use for a quality (read as the quality they name).
+_QUALITY_ALIASES = {
+    "major-minor seventh": "dominant seventh",
+    "major minor seventh": "dominant seventh",
+    "minor major seventh": "minor-major seventh",
+    "half diminished seventh": "half-diminished seventh",
+    "minor seventh flat five": "half-diminished seventh",
+    "fully diminished seventh": "diminished seventh",
+    "fully-diminished seventh": "diminished seventh",
+    "augmented minor seventh": "augmented seventh",
+}
 _QUALITY_RE = re.compile(
     r"\b("
-    + "|".join(re.escape(q) for q in sorted(CHORD_QUALITIES, key=len, reverse=True))
+    + "|".join(
+        re.escape(q) for q in sorted((*CHORD_QUALITIES, *_QUALITY_ALIASES), key=len, reverse=True)
+    )
     + r")\s+(?:chord|triad)s?\b",
     re.IGNORECASE,
 )
@@ -252,7 +265,10 @@ def extract_claims(text: str) -> Claims:
         for m in _NAME_RE.finditer(text)
         if m.start() not in articles
     ]
-    qualities = [m.group(1).lower() for m in _QUALITY_RE.finditer(text)]
+    qualities = [
+        _QUALITY_ALIASES.get(m.group(1).lower(), m.group(1).lower())
+        for m in _QUALITY_RE.finditer(text)
+    ]
     intervals = [
         (
             _ascii(m.group(3) or m.group(4)),

@@ -619,6 +619,8 @@ def test_a_formula_given_as_the_whole_must_be_whole() -> None:
         ("Cmaj7", "Cmaj7 is a root."),
         # marked verified by grounding version 7 before this reader (a fourth audit)
         ("D7", "D7 is a major dominant seventh chord with the notes D, F#, A and C."),
+        ("Asus4", "Asus4 is a fourth chord with the notes A, D and E, and A is its root."),
+        ("G7", "G7 is a major-minor seventh chord with the notes G, B, D and F#."),
         # written when the constraint banned only "a minor seventh chord" (the noun dropped)
         ("Dm", "Dm is a minor seventh with the notes D, F and A, and D is its root."),
         ("Bdim", "Bdim is a diminished seventh with the notes B, D and F, and B is its root."),
@@ -651,6 +653,11 @@ def test_a_chord_described_as_what_it_is_not(symbol: str, false: str) -> None:
         ("Aaug", "Aaug is an augmented chord with the notes A, C# and E#, and A is its root."),
         ("Amaj7", "The A major seventh chord with the notes A, C#, E and G# has A as its root."),
         ("C6", "C6 is a major sixth chord with the notes C, E, G and A."),
+        # other names for a quality (a review found them refused)
+        ("G7", "G7 is a major-minor seventh chord with the notes G, B, D and F."),
+        ("CmM7", "CmM7 is a minor major seventh chord with the notes C, Eb, G and B."),
+        ("Bm7b5", "Bm7b5 is a half diminished seventh chord, a minor seventh flat five chord."),
+        ("Bdim7", "Bdim7 is a fully diminished seventh chord."),
         ("Cm6", "Cm6 is a minor sixth chord with the notes C, Eb, G and A."),
         ("Esus4", "Esus4 is a suspended fourth chord: E, A and B, a perfect fourth above E."),
         ("C7", "C7 is a dominant seventh with the notes C, E, G and Bb; C to Bb is a minor 7th."),
