@@ -323,6 +323,15 @@ def _assemble(embedded: ModuleType, target: Path, expected: str) -> None:
 _EMBEDDED_SIZE = 253_113_024  # registry.toml's size of the embedded Q4_K_M file
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, but a name the file system cannot hold (too long, a NUL) is
+    simply no file here: the caller then reads it as a registry name or says it is missing."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_model_path(
     model: str | os.PathLike[str] | None,
     *,
@@ -350,7 +359,7 @@ def resolve_model_path(
 
         return resolve_spec(chosen)
     path = Path(chosen).expanduser()
-    if path.is_file():
+    if _is_file(path):
         return path
     text = os.fspath(chosen)
     registry_name = os.sep not in text or text.startswith("ollama/")  # models import ollama

@@ -43,3 +43,10 @@ def test_the_cli_names_a_device_as_not_a_regular_file(
     err = capsys.readouterr().err
     assert "error [MODEL_UNAVAILABLE]" in err and "not a regular file" in err
     assert "reinstall" not in err
+
+
+@pytest.mark.parametrize("name", ["ab ü" * 500, "a/" + "x" * 5000 + ".gguf", "ab\x00c"])
+def test_a_name_no_file_system_can_hold_is_no_model(name: str) -> None:
+    """Too long for a file name, or with a NUL: MODEL_UNAVAILABLE, not an OSError."""
+    with pytest.raises(ModelUnavailableError):
+        resolve_model_path(name, configured=None, default=None)
