@@ -45,6 +45,7 @@ from music_reasoning.errors import (
     not_a_file,
     storage_error,
 )
+from music_reasoning.models.files import is_file
 from music_reasoning.params import GenerationParams
 
 __all__ = ["BatchFile", "BatchFileSummary", "read_prompts", "run_batch_file"]
@@ -149,7 +150,7 @@ def read_prompts(path: Path) -> list[tuple[str, str]]:
             object with a ``prompt`` string, or two lines have the same id.
         StorageError: the file cannot be read.
     """
-    if not path.is_file():
+    if not is_file(path):
         raise InvalidInputError(
             f"No batch file at {path}: it is {not_a_file(path)}.",
             suggestion="Check the path.",

@@ -323,11 +323,19 @@ def _assemble(embedded: ModuleType, target: Path, expected: str) -> None:
 _EMBEDDED_SIZE = 253_113_024  # registry.toml's size of the embedded Q4_K_M file
 
 
-def _is_file(path: Path) -> bool:
+def is_file(path: Path) -> bool:
     """``path.is_file()``, but a name the file system cannot hold (too long, a NUL) is
     simply no file here: the caller then reads it as a registry name or says it is missing."""
     try:
         return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()``, with the same tolerance as :func:`is_file`."""
+    try:
+        return path.exists()
     except (OSError, ValueError):
         return False
 
@@ -359,7 +367,7 @@ def resolve_model_path(
 
         return resolve_spec(chosen)
     path = Path(chosen).expanduser()
-    if _is_file(path):
+    if is_file(path):
         return path
     text = os.fspath(chosen)
     registry_name = os.sep not in text or text.startswith("ollama/")  # models import ollama

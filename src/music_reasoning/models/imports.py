@@ -39,7 +39,7 @@ from music_reasoning.errors import (
     ModelUnavailableError,
     MusicReasoningError,
 )
-from music_reasoning.models.files import GGUF_MAGIC, check_gguf_header
+from music_reasoning.models.files import GGUF_MAGIC, check_gguf_header, exists
 from music_reasoning.models.registry import add_user_model, load_registry
 
 __all__ = [
@@ -319,7 +319,7 @@ def import_folder(folder: Path, *, progress: bool | None = None) -> ImportReport
         ModelUnavailableError: ``folder`` does not exist.
     """
     folder = folder.expanduser()
-    if not folder.exists():
+    if not exists(folder):
         raise ModelUnavailableError(
             f"Nothing to import: {folder} does not exist.",
             suggestion="Give a GGUF file or a folder that holds some (LM Studio keeps them "

@@ -115,6 +115,8 @@ def test_a_missing_source_or_a_folder_is_invalid_input(tmp_path: Path) -> None:
         read_prompts(tmp_path / "nope.txt")
     with pytest.raises(InvalidInputError, match="a folder"):
         read_prompts(tmp_path)
+    with pytest.raises(InvalidInputError, match="not there"):  # was an OSError traceback
+        read_prompts(tmp_path / ("a" * 3000))  # longer than a file name may be
 
 
 def test_a_source_that_is_a_device_or_a_pipe_is_not_a_regular_file(tmp_path: Path) -> None:

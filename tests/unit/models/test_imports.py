@@ -158,3 +158,8 @@ def test_an_ollama_tag_that_looks_like_a_quantization_stays_the_tag(
     assert imported.model == "ollama/hf.co-me-x:q4_k_m:Q4_K_M"
     assert store.resolve("ollama/hf.co-me-x:q4_k_m").name.startswith("sha256-")
     assert store.resolve("ollama/hf.co-me-x:q4_k_m:Q4_K_M").name.startswith("sha256-")
+
+
+def test_a_folder_name_too_long_for_the_file_system_is_nothing_to_import(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match="does not exist"):  # was an OSError
+        import_folder(tmp_path / ("a" * 3000))
