@@ -7,6 +7,7 @@ import os
 
 import click
 
+from music_reasoning.cli._options import model_option
 from music_reasoning.config import ENV_PREFIX
 
 __all__ = ["serve"]
@@ -47,7 +48,7 @@ __all__ = ["serve"]
     multiple=True,
     help="Allow browser calls from this origin (repeatable); CORS is off without it.",
 )
-@click.option("--model", "model", default=None, help="Registry name (NAME[:VARIANT]) or GGUF path.")
+@model_option
 def serve(
     host: str,
     port: int,

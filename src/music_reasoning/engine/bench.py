@@ -193,18 +193,10 @@ def run_benchmark(
         ours_lat.append((time.perf_counter() - t0) * 1000)
         ours_tok.append(c.metrics.completion_tokens)
         ours_tps.append(c.metrics.tokens_per_second or 0.0)
-        t0 = time.perf_counter()
-        first: float | None = None
-        n = 0
-        for _chunk in raw.create_completion(
-            LONG_PROMPT, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1, stream=True
-        ):
-            n += 1
-            first = first or time.perf_counter()
-        end = time.perf_counter()
+        n, t0, tps, end = _raw_stream(raw, max_tokens, repeat_penalty=1.1)
         raw_lat.append((end - t0) * 1000)
         raw_tok.append(n)
-        raw_tps.append((n - 1) / (end - first) if first and n > 1 else 0.0)
+        raw_tps.append(tps)
     report["warm_latency_ms"] = {
         "ours_p50": _pct(ours_lat, 0.5),
         "ours_p95": _pct(ours_lat, 0.95),
@@ -287,20 +279,33 @@ def _decode_without_penalty(
     ours, theirs = [], []
     for _ in range(runs):
         ours.append(engine.complete(LONG_PROMPT, plain, raw=True).metrics.tokens_per_second or 0.0)
-        first: float | None = None
-        n = 0
-        for _chunk in raw.create_completion(
-            LONG_PROMPT, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, stream=True
-        ):
-            n += 1
-            first = first or time.perf_counter()
-        end = time.perf_counter()
-        theirs.append((n - 1) / (end - first) if first and n > 1 else 0.0)
+        theirs.append(_raw_stream(raw, max_tokens, repeat_penalty=1.0)[2])
     return {
         "ours": statistics.median(ours),
         "raw": statistics.median(theirs),
         "ratio": statistics.median(ours) / max(statistics.median(theirs), 1e-9),
     }
+
+
+def _raw_stream(
+    raw: Any, max_tokens: int, *, repeat_penalty: float
+) -> tuple[int, float, float, float]:
+    """Stream raw llama-cpp-python's greedy continuation of the long prompt: (tokens, start,
+    decode tokens/s after the first token, end), times from ``time.perf_counter``."""
+    t0 = time.perf_counter()
+    first: float | None = None
+    n = 0
+    for _chunk in raw.create_completion(
+        LONG_PROMPT,
+        max_tokens=max_tokens,
+        temperature=0.0,
+        repeat_penalty=repeat_penalty,
+        stream=True,
+    ):
+        n += 1
+        first = first or time.perf_counter()
+    end = time.perf_counter()
+    return n, t0, (n - 1) / (end - first) if first and n > 1 else 0.0, end
 
 
 def _concurrent_callers(

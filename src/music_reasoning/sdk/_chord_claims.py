@@ -32,14 +32,11 @@ _ROOT_RE = re.compile(
     rf"(?<![\w#/])(?P<sym>{_SYMBOL})(?![\w#/+°ø]) is (?:its|the|a) root\b{_NOT_A_ROOT_CLAIM}"
 )
 # "A major seventh chord with the notes A, C#, E and G# is a root": a chord is no root
-_CHORD_IS_ROOT_RE = re.compile(
-    rf"\b(?:chord|triad) with the notes {_NOTE}(?:(?:, | and ){_NOTE})*"
-    rf" is (?:a|the|its) root\b{_NOT_A_ROOT_CLAIM}"
-)
+_WITH_NOTES = rf"\b(?:chord|triad) with the notes {_NOTE}(?:(?:, | and ){_NOTE})*"
+_CHORD_IS_ROOT_RE = re.compile(rf"{_WITH_NOTES} is (?:a|the|its) root\b{_NOT_A_ROOT_CLAIM}")
 # "A diminished chord with the notes A, C and Eb is a minor seventh": the facts' chord
 _LISTED_IS_RE = re.compile(
-    rf"\b(?:chord|triad) with the notes {_NOTE}(?:(?:, | and ){_NOTE})* is an? "
-    r"(?P<words>(?:[A-Za-z][\w-]* ){0,2}?)(?P<noun>seventh|chord|triad)\b"
+    rf"{_WITH_NOTES} is an? (?P<words>(?:[A-Za-z][\w-]* ){{0,2}}?)(?P<noun>seventh|chord|triad)\b"
 )
 # "Edm7 is its root", "ab is its root", "It is its root" (not "the chord is its root")
 _NOT_A_NOTE_ROOT_RE = re.compile(
